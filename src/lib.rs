@@ -1,0 +1,33 @@
+//! tapegrad: reverse-mode automatic differentiation on a tape, built to study why weight
+//! initialization makes or breaks a neural network.
+//!
+//! Values are row-major 2-D [`Tensor`]s. Operations on [`Var`]s are recorded on a
+//! [`Tape`]; [`Var::backward`] walks it once in reverse and returns [`Gradients`].
+//!
+//! ```
+//! use tapegrad::prelude::*;
+//!
+//! let tape = Tape::new();
+//! let x = tape.scalar(-4.0);
+//! let z = 2.0 * x + 2.0 + x;
+//! let q = z.relu() + z * x;
+//! let h = (z * z).relu();
+//! let y = h + q + q * x;
+//! let grads = y.backward();
+//! assert_eq!(y.value().item(), -20.0);
+//! assert_eq!(grads.wrt(x).item(), 46.0);
+//! ```
+
+pub mod gradcheck;
+mod ops;
+pub mod snapshot;
+mod tape;
+mod tensor;
+
+pub use tape::{Anomaly, Gradients, Tape, Var};
+pub use tensor::Tensor;
+
+/// The names most programs need: `use tapegrad::prelude::*;`.
+pub mod prelude {
+    pub use crate::{Gradients, Tape, Tensor, Var};
+}

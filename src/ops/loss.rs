@@ -1,0 +1,147 @@
+//! Losses: each compares predictions `z` with targets `t` of the same shape and returns
+//! a 1x1 mean. Targets enter the tape as constants, so only `z` receives a gradient.
+
+use crate::tape::Var;
+use crate::tensor::Tensor;
+
+use super::Op;
+use super::unary::sigmoid;
+
+/// A loss of predictions against targets.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Loss {
+    /// Binary cross-entropy on logits, in the stable form.
+    BceWithLogits,
+    /// Binary cross-entropy on probabilities, clipped by `eps` as naive code does it.
+    Bce { eps: f64 },
+    /// Mean squared error.
+    Mse,
+    /// Softmax cross-entropy over each row, on logits.
+    SoftmaxCrossEntropy,
+}
+
+impl Loss {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Loss::BceWithLogits => "bce_with_logits",
+            Loss::Bce { .. } => "binary_cross_entropy",
+            Loss::Mse => "mse",
+            Loss::SoftmaxCrossEntropy => "softmax_cross_entropy",
+        }
+    }
+
+    pub(crate) fn forward(self, z: &Tensor, t: &Tensor, out: &mut Tensor) {
+        assert!(
+            z.shape() == t.shape(),
+            "{}: predictions are {}x{} but targets are {}x{}",
+            self.name(),
+            z.rows(),
+            z.cols(),
+            t.rows(),
+            t.cols()
+        );
+        let pairs = z.data().iter().zip(t.data()).map(|(&z, &t)| (z, t));
+        let total: f64 = match self {
+            // max(z,0) - z·t + ln(1 + e^-|z|)
+            Loss::BceWithLogits => pairs.map(|(z, t)| z.max(0.0) - z * t + (-z.abs()).exp().ln_1p()).sum(),
+            // -(t·ln(p+eps) + (1-t)·ln(1-p+eps))
+            Loss::Bce { eps } => pairs.map(|(p, t)| -(t * (p + eps).ln() + (1.0 - t) * (1.0 - p + eps).ln())).sum(),
+            // (z - t)²
+            Loss::Mse => pairs.map(|(z, t)| (z - t) * (z - t)).sum(),
+            // per row: -Σ t·(z - logsumexp(z))
+            Loss::SoftmaxCrossEntropy => (0..z.rows())
+                .map(|i| {
+                    let lse = logsumexp(z.row(i));
+                    -z.row(i).iter().zip(t.row(i)).map(|(&z, &t)| t * (z - lse)).sum::<f64>()
+                })
+                .sum(),
+        };
+        let count = match self {
+            Loss::SoftmaxCrossEntropy => z.rows(),
+            _ => z.len(),
+        };
+        out.reshape_for_write(1, 1);
+        out.data_mut()[0] = total / count as f64;
+    }
+
+    pub(crate) fn backward(self, k: usize, z: &Tensor, t: &Tensor, g: &Tensor, dz: &mut Tensor) {
+        assert!(k == 0, "{}: targets are constants and have no gradient", self.name());
+        let g = g.item();
+        let n = z.len() as f64;
+        let rows = dz.data_mut().iter_mut().zip(z.data()).zip(t.data());
+        match self {
+            // ∂/∂z = (σ(z) - t) / n
+            Loss::BceWithLogits => rows.for_each(|((d, &z), &t)| *d += g * (sigmoid(z) - t) / n),
+            // ∂/∂p = -(t/(p+eps) - (1-t)/(1-p+eps)) / n
+            Loss::Bce { eps } => {
+                rows.for_each(|((d, &p), &t)| *d -= g * (t / (p + eps) - (1.0 - t) / (1.0 - p + eps)) / n)
+            }
+            // ∂/∂z = 2(z - t) / n
+            Loss::Mse => rows.for_each(|((d, &z), &t)| *d += g * 2.0 * (z - t) / n),
+            // ∂/∂z_j = (softmax(z)_j · Σt - t_j) / rows
+            Loss::SoftmaxCrossEntropy => {
+                let (r, c) = z.shape();
+                for i in 0..r {
+                    let (zr, tr) = (z.row(i), t.row(i));
+                    let lse = logsumexp(zr);
+                    let mass: f64 = tr.iter().sum();
+                    let dr = &mut dz.data_mut()[i * c..(i + 1) * c];
+                    for ((d, &z), &t) in dr.iter_mut().zip(zr).zip(tr) {
+                        *d += g * ((z - lse).exp() * mass - t) / r as f64;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `ln Σ e^x`, shifted by the maximum so that no term overflows.
+fn logsumexp(x: &[f64]) -> f64 {
+    let m = x.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+    if m.is_infinite() {
+        return m;
+    }
+    m + x.iter().map(|&v| (v - m).exp()).sum::<f64>().ln()
+}
+
+impl<'t> Var<'t> {
+    fn loss(self, loss: Loss, targets: &Tensor) -> Var<'t> {
+        let t = self.tape().constant_from(targets);
+        self.apply(Op::Loss(loss), &[t])
+    }
+
+    /// Mean binary cross-entropy of logits `self` against 0/1 (or probability) targets,
+    /// in the stable form `max(z,0) - z·t + ln(1 + e^-|z|)`; gradient `(σ(z) - t)/n`.
+    ///
+    /// # Panics
+    /// If the shapes differ.
+    pub fn bce_with_logits(self, targets: &Tensor) -> Var<'t> {
+        self.loss(Loss::BceWithLogits, targets)
+    }
+
+    /// Mean binary cross-entropy of probabilities `self`, clipped by `eps` as naive
+    /// code does it: `-mean(t·ln(p+eps) + (1-t)·ln(1-p+eps))`.
+    ///
+    /// # Panics
+    /// If the shapes differ.
+    pub fn binary_cross_entropy(self, targets: &Tensor, eps: f64) -> Var<'t> {
+        self.loss(Loss::Bce { eps }, targets)
+    }
+
+    /// Mean squared error over all elements.
+    ///
+    /// # Panics
+    /// If the shapes differ.
+    pub fn mse(self, targets: &Tensor) -> Var<'t> {
+        self.loss(Loss::Mse, targets)
+    }
+
+    /// Softmax cross-entropy of logit rows against target rows of the same shape (one-hot
+    /// or probabilities): the mean over rows of `-Σ t·log_softmax(z)`, via log-sum-exp.
+    ///
+    /// # Panics
+    /// If the shapes differ.
+    pub fn softmax_cross_entropy(self, targets: &Tensor) -> Var<'t> {
+        self.loss(Loss::SoftmaxCrossEntropy, targets)
+    }
+}

@@ -1,0 +1,145 @@
+//! Elementwise ops of one input. Each is one line: the function `f(x)` and its
+//! derivative `df(x, y)` (which may reuse the output `y = f(x)`, as sigmoid's does).
+
+use crate::tape::Var;
+use crate::tensor::Tensor;
+
+use super::Op;
+
+/// An elementwise op of one input.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Unary {
+    Neg,
+    Relu,
+    LeakyRelu(f64),
+    Sigmoid,
+    Tanh,
+    Exp,
+    Ln,
+    Powf(f64),
+}
+
+/// One direction of an elementwise op.
+enum Pass<'a> {
+    Forward { x: &'a [f64], y: &'a mut [f64] },
+    Backward { x: &'a [f64], y: &'a [f64], g: &'a [f64], dx: &'a mut [f64] },
+}
+
+impl Pass<'_> {
+    /// Runs `y = f(x)` forward, or `dx += g · df(x, y)` backward.
+    #[inline(always)]
+    fn map(self, f: impl Fn(f64) -> f64, df: impl Fn(f64, f64) -> f64) {
+        match self {
+            Pass::Forward { x, y } => y.iter_mut().zip(x).for_each(|(y, &x)| *y = f(x)),
+            Pass::Backward { x, y, g, dx } => {
+                for (((dx, &x), &y), &g) in dx.iter_mut().zip(x).zip(y).zip(g) {
+                    *dx += g * df(x, y);
+                }
+            }
+        }
+    }
+}
+
+impl Unary {
+    fn run(self, pass: Pass<'_>) {
+        match self {
+            // -x                                   d/dx = -1
+            Unary::Neg => pass.map(|x| -x, |_, _| -1.0),
+            // max(x, 0)                            d/dx = 1 if x > 0, else 0 (0 at the kink)
+            Unary::Relu => pass.map(|x| if x > 0.0 { x } else { 0.0 }, |x, _| if x > 0.0 { 1.0 } else { 0.0 }),
+            // x if x > 0, else a·x                 d/dx = 1 if x > 0, else a
+            Unary::LeakyRelu(a) => pass.map(|x| if x > 0.0 { x } else { a * x }, |x, _| if x > 0.0 { 1.0 } else { a }),
+            // σ(x) = 1 / (1 + e^-x)                d/dx = σ(x)(1 - σ(x))
+            Unary::Sigmoid => pass.map(sigmoid, |_, y| y * (1.0 - y)),
+            // tanh(x)                              d/dx = 1 - tanh²(x)
+            Unary::Tanh => pass.map(f64::tanh, |_, y| 1.0 - y * y),
+            // e^x                                  d/dx = e^x
+            Unary::Exp => pass.map(f64::exp, |_, y| y),
+            // ln(x)                                d/dx = 1/x
+            Unary::Ln => pass.map(f64::ln, |x, _| 1.0 / x),
+            // x^p                                  d/dx = p·x^(p-1)
+            Unary::Powf(p) => pass.map(|x| x.powf(p), |x, _| p * x.powf(p - 1.0)),
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Unary::Neg => "neg",
+            Unary::Relu => "relu",
+            Unary::LeakyRelu(_) => "leaky_relu",
+            Unary::Sigmoid => "sigmoid",
+            Unary::Tanh => "tanh",
+            Unary::Exp => "exp",
+            Unary::Ln => "ln",
+            Unary::Powf(_) => "powf",
+        }
+    }
+
+    pub(crate) fn forward(self, x: &Tensor, out: &mut Tensor) {
+        out.reshape_for_write(x.rows(), x.cols());
+        self.run(Pass::Forward { x: x.data(), y: out.data_mut() });
+    }
+
+    pub(crate) fn backward(self, x: &Tensor, y: &Tensor, g: &Tensor, dx: &mut Tensor) {
+        self.run(Pass::Backward { x: x.data(), y: y.data(), g: g.data(), dx: dx.data_mut() });
+    }
+}
+
+/// The logistic function, evaluated without overflow for inputs of either sign.
+pub(crate) fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+impl<'t> Var<'t> {
+    fn unary(self, op: Unary) -> Var<'t> {
+        self.apply(Op::Unary(op), &[])
+    }
+
+    /// `max(x, 0)` elementwise. Its derivative at exactly 0 is taken as 0, as in PyTorch.
+    pub fn relu(self) -> Var<'t> {
+        self.unary(Unary::Relu)
+    }
+
+    /// `x` where `x > 0`, `a·x` elsewhere; the derivative at 0 is `a`.
+    pub fn leaky_relu(self, a: f64) -> Var<'t> {
+        self.unary(Unary::LeakyRelu(a))
+    }
+
+    /// The logistic function `1 / (1 + e^-x)` elementwise, computed without overflow.
+    pub fn sigmoid(self) -> Var<'t> {
+        self.unary(Unary::Sigmoid)
+    }
+
+    /// Hyperbolic tangent elementwise.
+    pub fn tanh(self) -> Var<'t> {
+        self.unary(Unary::Tanh)
+    }
+
+    /// `e^x` elementwise.
+    pub fn exp(self) -> Var<'t> {
+        self.unary(Unary::Exp)
+    }
+
+    /// Natural logarithm elementwise (NaN below 0 and -∞ at 0, as `f64::ln`).
+    pub fn ln(self) -> Var<'t> {
+        self.unary(Unary::Ln)
+    }
+
+    /// `x^p` elementwise, as `f64::powf`.
+    pub fn powf(self, p: f64) -> Var<'t> {
+        self.unary(Unary::Powf(p))
+    }
+}
+
+impl<'t> std::ops::Neg for Var<'t> {
+    type Output = Var<'t>;
+    /// `-x` elementwise.
+    fn neg(self) -> Var<'t> {
+        self.unary(Unary::Neg)
+    }
+}

@@ -1,0 +1,349 @@
+//! The tape: an arena of nodes in the order they were computed, `Var` handles into it,
+//! and the one reverse walk that turns it into `Gradients`.
+//!
+//! A node holds its op, the indices of its parents and its value. Node slots and
+//! gradient buffers outlive [`Tape::reset`], so a training loop that records the same
+//! graph every epoch reuses every buffer instead of allocating.
+
+use std::cell::{Cell, RefCell};
+use std::mem;
+
+use smallvec::SmallVec;
+
+use crate::ops::Op;
+use crate::tensor::Tensor;
+
+/// Records operations on [`Var`]s so that [`Var::backward`] can differentiate them.
+///
+/// ```
+/// use tapegrad::prelude::*;
+/// let tape = Tape::new();
+/// let x = tape.scalar(3.0);
+/// let y = x * x + 1.0;
+/// assert_eq!(y.item(), 10.0);
+/// assert_eq!(y.backward().wrt(x).item(), 6.0);
+/// ```
+#[derive(Default)]
+pub struct Tape {
+    inner: RefCell<Inner>,
+    /// The first non-finite value seen, when checking is on (see [`Tape::detect_anomaly`]).
+    anomaly: Cell<Option<Anomaly>>,
+    detect_anomaly: Cell<bool>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Node slots; the first `len` are live, the rest keep their buffers for reuse.
+    nodes: Vec<Node>,
+    len: usize,
+    /// Gradient buffers, lent to the live [`Gradients`] and returned when it drops.
+    grads: Vec<Tensor>,
+    has_grad: Vec<bool>,
+}
+
+pub(crate) struct Node {
+    pub(crate) op: Op,
+    pub(crate) parents: SmallVec<[u32; 2]>,
+    pub(crate) value: Tensor,
+    pub(crate) needs_grad: bool,
+}
+
+/// Where a non-finite value first appeared on a tape with anomaly detection on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Anomaly {
+    /// The op that produced it, by name (`"ln"`, `"matmul"`, ...).
+    pub op: &'static str,
+    /// Index of the node on the tape.
+    pub node: usize,
+    /// Whether it appeared in the forward value or in a gradient flowing to the node.
+    pub in_gradient: bool,
+    /// Shapes of the op's inputs (at most three are kept).
+    pub input_shapes: [Option<(usize, usize)>; 3],
+}
+
+impl std::fmt::Display for Anomaly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shapes: Vec<String> = self.input_shapes.iter().flatten().map(|(r, c)| format!("{r}x{c}")).collect();
+        let place = if self.in_gradient { "gradient of" } else { "value of" };
+        write!(f, "first non-finite {place} node {} (op `{}`, inputs [{}])", self.node, self.op, shapes.join(", "))
+    }
+}
+
+/// A handle to a node on a [`Tape`]: cheap to copy, so expressions read like maths.
+#[derive(Clone, Copy)]
+pub struct Var<'t> {
+    tape: &'t Tape,
+    index: u32,
+}
+
+impl std::fmt::Debug for Var<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Var(#{}, {:?})", self.index, self.value())
+    }
+}
+
+impl Tape {
+    /// An empty tape.
+    pub fn new() -> Tape {
+        Tape::default()
+    }
+
+    /// A leaf: an input whose gradient [`Var::backward`] computes.
+    pub fn leaf(&self, value: Tensor) -> Var<'_> {
+        self.record_leaf(Op::Leaf, |slot| *slot = value)
+    }
+
+    /// A leaf holding a copy of `value`, written into a reused buffer.
+    pub fn leaf_from(&self, value: &Tensor) -> Var<'_> {
+        self.record_leaf(Op::Leaf, |slot| slot.copy_from(value))
+    }
+
+    /// A 1x1 leaf.
+    pub fn scalar(&self, value: f64) -> Var<'_> {
+        self.record_leaf(Op::Leaf, |slot| {
+            slot.reshape_for_write(1, 1);
+            slot.data_mut()[0] = value;
+        })
+    }
+
+    /// A constant: an input that needs no gradient (data, targets), so backward skips it.
+    pub fn constant(&self, value: Tensor) -> Var<'_> {
+        self.record_leaf(Op::Constant, |slot| *slot = value)
+    }
+
+    /// A constant holding a copy of `value`, written into a reused buffer.
+    pub fn constant_from(&self, value: &Tensor) -> Var<'_> {
+        self.record_leaf(Op::Constant, |slot| slot.copy_from(value))
+    }
+
+    /// A 1x1 constant.
+    pub fn constant_scalar(&self, value: f64) -> Var<'_> {
+        self.record_leaf(Op::Constant, |slot| {
+            slot.reshape_for_write(1, 1);
+            slot.data_mut()[0] = value;
+        })
+    }
+
+    /// Number of nodes recorded since the tape was made or last reset.
+    pub fn len(&self) -> usize {
+        self.inner.borrow().len
+    }
+
+    /// Whether no node is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forgets every node but keeps their buffers, so recording the same graph again
+    /// allocates nothing. Also clears a recorded [`Anomaly`].
+    pub fn reset(&mut self) {
+        self.inner.get_mut().len = 0;
+        self.anomaly.set(None);
+    }
+
+    /// Turns checking for non-finite values on or off. When on, the first NaN or
+    /// infinity in a forward value or a gradient is kept as an [`Anomaly`], naming the op
+    /// that made it; later ones are ignored.
+    pub fn detect_anomaly(&self, on: bool) {
+        self.detect_anomaly.set(on);
+    }
+
+    /// The first non-finite value seen since the last reset, if checking is on.
+    pub fn anomaly(&self) -> Option<Anomaly> {
+        self.anomaly.get()
+    }
+
+    fn record_leaf(&self, op: Op, fill: impl FnOnce(&mut Tensor)) -> Var<'_> {
+        let mut value = self.take_slot();
+        fill(&mut value);
+        self.store(op, SmallVec::new(), value, matches!(op, Op::Leaf))
+    }
+
+    /// Records `op` applied to `parents`, computing its value in a reused buffer.
+    pub(crate) fn record<'t>(&'t self, op: Op, parents: &[Var<'t>]) -> Var<'t> {
+        for p in parents {
+            assert!(
+                std::ptr::eq(p.tape, self),
+                "{}: an operand belongs to another tape (Vars from different tapes cannot be combined)",
+                op.name()
+            );
+        }
+        let mut value = self.take_slot();
+        let needs_grad;
+        {
+            let inner = self.inner.borrow();
+            let inputs: SmallVec<[&Tensor; 3]> = parents.iter().map(|p| &inner.nodes[p.index as usize].value).collect();
+            op.forward(&inputs, &mut value);
+            needs_grad = parents.iter().any(|p| inner.nodes[p.index as usize].needs_grad);
+            if self.detect_anomaly.get() && self.anomaly.get().is_none() && !value.is_finite() {
+                let node = inner.len;
+                self.anomaly.set(Some(anomaly_at(op, node, false, &inputs)));
+            }
+        }
+        let parents = parents.iter().map(|p| p.index).collect();
+        self.store(op, parents, value, needs_grad)
+    }
+
+    /// The buffer of the next slot, empty if the slot is new.
+    fn take_slot(&self) -> Tensor {
+        let mut inner = self.inner.borrow_mut();
+        let len = inner.len;
+        inner.nodes.get_mut(len).map(|n| mem::take(&mut n.value)).unwrap_or_default()
+    }
+
+    fn store(&self, op: Op, parents: SmallVec<[u32; 2]>, value: Tensor, needs_grad: bool) -> Var<'_> {
+        let mut inner = self.inner.borrow_mut();
+        let index = inner.len;
+        let node = Node { op, parents, value, needs_grad };
+        if index < inner.nodes.len() {
+            inner.nodes[index] = node;
+        } else {
+            inner.nodes.push(node);
+        }
+        inner.len += 1;
+        let index = u32::try_from(index).expect("Tape: more than u32::MAX nodes");
+        Var { tape: self, index }
+    }
+}
+
+fn anomaly_at(op: Op, node: usize, in_gradient: bool, inputs: &[&Tensor]) -> Anomaly {
+    let mut input_shapes = [None; 3];
+    for (slot, t) in input_shapes.iter_mut().zip(inputs) {
+        *slot = Some(t.shape());
+    }
+    Anomaly { op: op.name(), node, in_gradient, input_shapes }
+}
+
+impl<'t> Var<'t> {
+    /// The tape this variable lives on.
+    pub fn tape(self) -> &'t Tape {
+        self.tape
+    }
+
+    /// Position of this node on its tape.
+    pub fn index(self) -> usize {
+        self.index as usize
+    }
+
+    /// A copy of this node's value.
+    pub fn value(self) -> Tensor {
+        self.with_value(Tensor::clone)
+    }
+
+    /// Calls `f` with this node's value, without copying it.
+    pub fn with_value<R>(self, f: impl FnOnce(&Tensor) -> R) -> R {
+        f(&self.tape.inner.borrow().nodes[self.index as usize].value)
+    }
+
+    /// The value of a 1x1 node.
+    ///
+    /// # Panics
+    /// If the value is not 1x1.
+    pub fn item(self) -> f64 {
+        self.with_value(Tensor::item)
+    }
+
+    /// The shape of this node's value.
+    pub fn shape(self) -> (usize, usize) {
+        self.with_value(Tensor::shape)
+    }
+
+    /// Records `op` with `self` and `others` as parents.
+    pub(crate) fn apply(self, op: Op, others: &[Var<'t>]) -> Var<'t> {
+        let mut parents: SmallVec<[Var<'t>; 3]> = SmallVec::new();
+        parents.push(self);
+        parents.extend_from_slice(others);
+        self.tape.record(op, &parents)
+    }
+
+    /// Back-propagates from this node: the gradient of the sum of its elements (of its
+    /// one value, for the usual 1x1 loss) with respect to every node recorded before it.
+    ///
+    /// One reverse walk over the tape; no recursion, so chains of any length work.
+    pub fn backward(self) -> Gradients<'t> {
+        let tape = self.tape;
+        let mut inner = tape.inner.borrow_mut();
+        let Inner { nodes, len, grads, has_grad } = &mut *inner;
+        let (mut grads, mut has) = (mem::take(grads), mem::take(has_grad));
+        let n = *len;
+        if grads.len() < n {
+            grads.resize_with(n, Tensor::default);
+        }
+        has.clear();
+        has.resize(n, false);
+
+        let root = self.index as usize;
+        let (r, c) = nodes[root].value.shape();
+        grads[root].reshape_for_write(r, c);
+        grads[root].data_mut().fill(1.0);
+        has[root] = true;
+
+        let check = tape.detect_anomaly.get();
+        for i in (0..=root).rev() {
+            let node = &nodes[i];
+            if !has[i] || node.parents.is_empty() || !node.needs_grad {
+                continue;
+            }
+            let (before, rest) = grads.split_at_mut(i);
+            let g = &rest[0];
+            let inputs: SmallVec<[&Tensor; 3]> = node.parents.iter().map(|&p| &nodes[p as usize].value).collect();
+            for (k, &p) in node.parents.iter().enumerate() {
+                let p = p as usize;
+                if !nodes[p].needs_grad {
+                    continue;
+                }
+                let dst = &mut before[p];
+                if !has[p] {
+                    let (r, c) = nodes[p].value.shape();
+                    dst.reset_zeros(r, c);
+                    has[p] = true;
+                }
+                node.op.backward(k, &inputs, &node.value, g, dst);
+                if check && tape.anomaly.get().is_none() && !dst.is_finite() {
+                    tape.anomaly.set(Some(anomaly_at(node.op, i, true, &inputs)));
+                }
+            }
+        }
+        for (i, node) in nodes[..n].iter().enumerate() {
+            if node.needs_grad && !has[i] {
+                let (r, c) = node.value.shape();
+                grads[i].reset_zeros(r, c);
+                has[i] = true;
+            }
+        }
+        Gradients { tape, grads, has, len: n }
+    }
+}
+
+/// The gradients computed by [`Var::backward`], read with [`Gradients::wrt`].
+pub struct Gradients<'t> {
+    tape: &'t Tape,
+    grads: Vec<Tensor>,
+    has: Vec<bool>,
+    len: usize,
+}
+
+impl<'t> Gradients<'t> {
+    /// The gradient with respect to `var`, shaped like `var`'s value (zeros if the
+    /// output does not depend on it).
+    ///
+    /// # Panics
+    /// If `var` is from another tape, was recorded after the backward pass, or is a
+    /// constant (constants have no gradient).
+    pub fn wrt(&self, var: Var<'t>) -> &Tensor {
+        assert!(std::ptr::eq(var.tape, self.tape), "Gradients::wrt: the Var belongs to another tape");
+        let i = var.index as usize;
+        assert!(i < self.len, "Gradients::wrt: node {i} was recorded after backward ran");
+        assert!(self.has[i], "Gradients::wrt: node {i} is a constant and has no gradient");
+        &self.grads[i]
+    }
+}
+
+impl Drop for Gradients<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut inner) = self.tape.inner.try_borrow_mut() {
+            inner.grads = mem::take(&mut self.grads);
+            inner.has_grad = mem::take(&mut self.has);
+        }
+    }
+}

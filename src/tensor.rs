@@ -1,0 +1,369 @@
+//! `Tensor`: a row-major 2-D array of `f64`, and the numeric kernels that work on it.
+//!
+//! The tensor knows nothing of tapes or gradients. Matrix products go through the
+//! `gemm` crate (runtime CPU dispatch, multi-threaded for large products); the
+//! elementwise and reduction kernels are plain loops over slices.
+
+use std::fmt;
+
+/// A row-major 2-D array of `f64`. Samples are rows: `x` has shape `(n, features)`.
+#[derive(Clone, Default, PartialEq)]
+pub struct Tensor {
+    rows: usize,
+    cols: usize,
+    data: Vec<f64>,
+}
+
+impl Tensor {
+    /// A `rows x cols` tensor from row-major `data`.
+    ///
+    /// # Panics
+    /// If `data.len() != rows * cols`.
+    ///
+    /// ```
+    /// use tapegrad::Tensor;
+    /// let t = Tensor::from_vec(2, 3, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    /// assert_eq!(t.shape(), (2, 3));
+    /// assert_eq!(t.get(1, 0), 4.0);
+    /// ```
+    pub fn from_vec(rows: usize, cols: usize, data: Vec<f64>) -> Tensor {
+        assert!(
+            data.len() == rows * cols,
+            "Tensor::from_vec: shape {rows}x{cols} needs {} values, got {}",
+            rows * cols,
+            data.len()
+        );
+        Tensor { rows, cols, data }
+    }
+
+    /// A `rows x cols` tensor of zeros.
+    pub fn zeros(rows: usize, cols: usize) -> Tensor {
+        Tensor::full(rows, cols, 0.0)
+    }
+
+    /// A `rows x cols` tensor with every element equal to `value`.
+    pub fn full(rows: usize, cols: usize, value: f64) -> Tensor {
+        Tensor { rows, cols, data: vec![value; rows * cols] }
+    }
+
+    /// A 1x1 tensor holding `value`.
+    pub fn scalar(value: f64) -> Tensor {
+        Tensor::from_vec(1, 1, vec![value])
+    }
+
+    /// A tensor from a slice of rows of equal length.
+    ///
+    /// # Panics
+    /// If the rows differ in length.
+    pub fn from_rows<R: AsRef<[f64]>>(rows: &[R]) -> Tensor {
+        let cols = rows.first().map_or(0, |r| r.as_ref().len());
+        let mut data = Vec::with_capacity(rows.len() * cols);
+        for (i, r) in rows.iter().enumerate() {
+            let r = r.as_ref();
+            assert!(r.len() == cols, "Tensor::from_rows: row {i} has {} values, row 0 has {cols}", r.len());
+            data.extend_from_slice(r);
+        }
+        Tensor { rows: rows.len(), cols, data }
+    }
+
+    /// `(rows, cols)`.
+    pub fn shape(&self) -> (usize, usize) {
+        (self.rows, self.cols)
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Number of elements, `rows * cols`.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether the tensor has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The elements in row-major order.
+    pub fn data(&self) -> &[f64] {
+        &self.data
+    }
+
+    /// The elements in row-major order, mutably.
+    pub fn data_mut(&mut self) -> &mut [f64] {
+        &mut self.data
+    }
+
+    /// The elements in row-major order, by value.
+    pub fn into_vec(self) -> Vec<f64> {
+        self.data
+    }
+
+    /// Row `r` as a slice.
+    pub fn row(&self, r: usize) -> &[f64] {
+        &self.data[r * self.cols..(r + 1) * self.cols]
+    }
+
+    /// The element at row `r`, column `c`.
+    ///
+    /// # Panics
+    /// If `(r, c)` is out of bounds.
+    pub fn get(&self, r: usize, c: usize) -> f64 {
+        assert!(r < self.rows && c < self.cols, "Tensor::get: ({r}, {c}) is outside {}x{}", self.rows, self.cols);
+        self.data[r * self.cols + c]
+    }
+
+    /// The single value of a 1x1 tensor.
+    ///
+    /// # Panics
+    /// If the tensor is not 1x1.
+    pub fn item(&self) -> f64 {
+        assert!(self.shape() == (1, 1), "Tensor::item: expected a 1x1 tensor, got {}x{}", self.rows, self.cols);
+        self.data[0]
+    }
+
+    /// A new tensor with `f` applied to every element.
+    pub fn map(&self, f: impl Fn(f64) -> f64) -> Tensor {
+        Tensor { rows: self.rows, cols: self.cols, data: self.data.iter().map(|&x| f(x)).collect() }
+    }
+
+    /// The transpose, `cols x rows`.
+    pub fn transpose(&self) -> Tensor {
+        let mut out = Tensor::zeros(self.cols, self.rows);
+        transpose_into(&mut out.data, self.rows, self.cols, &self.data);
+        out
+    }
+
+    /// The matrix product `self · other`.
+    ///
+    /// # Panics
+    /// If `self.cols() != other.rows()`.
+    pub fn matmul(&self, other: &Tensor) -> Tensor {
+        let mut out = Tensor::zeros(self.rows, other.cols);
+        let (m, k, n) = matmul_dims("matmul", self.shape(), other.shape());
+        gemm_into(&mut out.data, m, k, n, &self.data, false, &other.data, false, false);
+        out
+    }
+
+    /// Sum of all elements.
+    pub fn sum(&self) -> f64 {
+        self.data.iter().sum()
+    }
+
+    /// Mean of all elements (NaN for an empty tensor).
+    pub fn mean(&self) -> f64 {
+        self.sum() / self.data.len() as f64
+    }
+
+    /// Euclidean (Frobenius) norm.
+    pub fn norm(&self) -> f64 {
+        self.data.iter().map(|x| x * x).sum::<f64>().sqrt()
+    }
+
+    /// Largest absolute value (0 for an empty tensor).
+    pub fn max_abs(&self) -> f64 {
+        self.data.iter().fold(0.0, |m, x| m.max(x.abs()))
+    }
+
+    /// Whether every element is finite.
+    pub fn is_finite(&self) -> bool {
+        self.data.iter().all(|x| x.is_finite())
+    }
+
+    /// Makes this tensor `rows x cols`, reusing its buffer; the contents are unspecified
+    /// until written.
+    pub(crate) fn reshape_for_write(&mut self, rows: usize, cols: usize) {
+        self.rows = rows;
+        self.cols = cols;
+        self.data.resize(rows * cols, 0.0);
+    }
+
+    /// Makes this tensor `rows x cols` of zeros, reusing its buffer.
+    pub(crate) fn reset_zeros(&mut self, rows: usize, cols: usize) {
+        self.reshape_for_write(rows, cols);
+        self.data.fill(0.0);
+    }
+
+    /// Copies `src` into this tensor, reusing its buffer.
+    pub(crate) fn copy_from(&mut self, src: &Tensor) {
+        self.rows = src.rows;
+        self.cols = src.cols;
+        self.data.clear();
+        self.data.extend_from_slice(&src.data);
+    }
+}
+
+impl fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Tensor({}x{}, [", self.rows, self.cols)?;
+        for r in 0..self.rows {
+            if r > 0 {
+                write!(f, ", ")?;
+            }
+            write!(f, "{:?}", self.row(r))?;
+        }
+        write!(f, "])")
+    }
+}
+
+/// The `(m, k, n)` of the product of shapes `a` and `b`, or a panic naming `op`.
+pub(crate) fn matmul_dims(op: &str, a: (usize, usize), b: (usize, usize)) -> (usize, usize, usize) {
+    assert!(
+        a.1 == b.0,
+        "{op}: shape mismatch: left is {}x{}, right is {}x{} ({} columns vs {} rows)",
+        a.0,
+        a.1,
+        b.0,
+        b.1,
+        a.1,
+        b.0
+    );
+    (a.0, a.1, b.1)
+}
+
+/// Products of at least this many multiply-adds use every core.
+const PARALLEL_MIN_FLOPS: usize = 1 << 21;
+
+/// `out (m x n) = op(a) · op(b)`, or `out += op(a) · op(b)` when `accumulate`.
+///
+/// `a` is stored as `m x k` (or `k x m` when `a_t`: the product uses its transpose),
+/// `b` as `k x n` (or `n x k` when `b_t`). Transposes are read through strides, never
+/// copied.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_into(
+    out: &mut [f64],
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f64],
+    a_t: bool,
+    b: &[f64],
+    b_t: bool,
+    accumulate: bool,
+) {
+    debug_assert!(out.len() == m * n && a.len() == m * k && b.len() == k * n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            out.fill(0.0);
+        }
+        return;
+    }
+    // Strides (row, column) of each operand as the product reads it.
+    let (a_rs, a_cs) = if a_t { (1, m as isize) } else { (k as isize, 1) };
+    let (b_rs, b_cs) = if b_t { (1, k as isize) } else { (n as isize, 1) };
+    let parallelism =
+        if m * k * n >= PARALLEL_MIN_FLOPS { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    // SAFETY: the slices hold exactly the elements the strides address (checked above
+    // in debug builds, and by every caller's shape checks), and `out` does not alias
+    // `a` or `b` (it is a distinct `&mut`).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+/// `out (cols x rows) = transpose of src (rows x cols)`.
+pub(crate) fn transpose_into(out: &mut [f64], rows: usize, cols: usize, src: &[f64]) {
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = src[r * cols + c];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matmul_matches_the_definition() {
+        let a = Tensor::from_vec(2, 3, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let b = Tensor::from_vec(3, 2, vec![7.0, 8.0, 9.0, 10.0, 11.0, 12.0]);
+        assert_eq!(a.matmul(&b), Tensor::from_vec(2, 2, vec![58.0, 64.0, 139.0, 154.0]));
+    }
+
+    #[test]
+    fn gemm_reads_transposes_through_strides() {
+        let a = Tensor::from_vec(2, 3, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let b = Tensor::from_vec(2, 2, vec![1.0, -1.0, 2.0, 0.5]);
+        // aᵀ (3x2) · b (2x2), accumulated onto ones.
+        let mut out = vec![1.0; 6];
+        gemm_into(&mut out, 3, 2, 2, a.data(), true, b.data(), false, true);
+        let want = a.transpose().matmul(&b).map(|x| x + 1.0);
+        assert_eq!(out, want.data());
+        // a (2x3) · aᵀ (3x2)
+        let mut out = vec![0.0; 4];
+        gemm_into(&mut out, 2, 3, 2, a.data(), false, a.data(), true, false);
+        assert_eq!(out, a.matmul(&a.transpose()).data());
+    }
+
+    #[test]
+    fn large_products_agree_with_a_naive_loop() {
+        let (m, k, n) = (130, 140, 150);
+        let a = Tensor::from_vec(m, k, (0..m * k).map(|i| (i as f64 * 0.37).sin()).collect());
+        let b = Tensor::from_vec(k, n, (0..k * n).map(|i| (i as f64 * 0.11).cos()).collect());
+        let c = a.matmul(&b);
+        for i in (0..m).step_by(13) {
+            for j in (0..n).step_by(7) {
+                let want: f64 = (0..k).map(|p| a.get(i, p) * b.get(p, j)).sum();
+                assert!((c.get(i, j) - want).abs() < 1e-9, "({i},{j}): {} vs {want}", c.get(i, j));
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "Tensor::from_vec: shape 2x3 needs 6 values, got 5")]
+    fn from_vec_rejects_a_wrong_length() {
+        Tensor::from_vec(2, 3, vec![0.0; 5]);
+    }
+
+    #[test]
+    #[should_panic(expected = "Tensor::item: expected a 1x1 tensor, got 2x2")]
+    fn item_rejects_a_matrix() {
+        Tensor::zeros(2, 2).item();
+    }
+
+    #[test]
+    #[should_panic(expected = "matmul: shape mismatch: left is 2x3, right is 2x3")]
+    fn matmul_names_both_shapes() {
+        Tensor::zeros(2, 3).matmul(&Tensor::zeros(2, 3));
+    }
+
+    #[test]
+    fn reductions() {
+        let t = Tensor::from_vec(1, 4, vec![3.0, -4.0, 0.0, 1.0]);
+        assert_eq!(t.sum(), 0.0);
+        assert_eq!(t.max_abs(), 4.0);
+        assert_eq!(t.norm(), 26f64.sqrt());
+        assert_eq!(t.transpose().shape(), (4, 1));
+    }
+}
