@@ -18,16 +18,29 @@
 //! assert_eq!(grads.wrt(x).item(), 46.0);
 //! ```
 
+pub mod data;
+pub mod experiment;
 pub mod gradcheck;
+pub mod init;
+pub mod nn;
 mod ops;
+pub mod optim;
+pub mod params;
 pub mod snapshot;
 mod tape;
 mod tensor;
+pub mod train;
 
 pub use tape::{Anomaly, Gradients, Tape, Var};
 pub use tensor::Tensor;
 
 /// The names most programs need: `use tapegrad::prelude::*;`.
 pub mod prelude {
+    pub use crate::data::{Dataset, Noise, make_circles, make_moons};
+    pub use crate::init::{Init, Initializer, ParamShape, SeededRng, seeded_rng};
+    pub use crate::nn::{Activation, BinaryLoss, Dense, Sequential};
+    pub use crate::optim::{GradientDescent, Optimizer};
+    pub use crate::params::ParamStore;
+    pub use crate::train::{Evaluation, FitOptions, History, evaluate, fit, fit_with};
     pub use crate::{Gradients, Tape, Tensor, Var};
 }

@@ -1,0 +1,160 @@
+//! Toy data sets with scikit-learn's algorithms: `make_moons` and `make_circles`.
+//!
+//! The points before shuffling and noise are scikit-learn's to the last bits; the
+//! shuffle and the Gaussian noise come from tapegrad's seeded generator, so they are
+//! reproducible on every machine but are not NumPy's streams.
+
+use std::f64::consts::PI;
+use std::io::{self, Write};
+
+use rand::RngExt;
+use rand::seq::SliceRandom;
+use rand_distr::StandardNormal;
+
+use crate::init::SeededRng;
+use crate::tensor::Tensor;
+
+/// Samples as rows of `x` with one 0/1 label per row in `y` (`n x 1`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    /// Features, `n x d`.
+    pub x: Tensor,
+    /// Labels, `n x 1`.
+    pub y: Tensor,
+}
+
+impl Dataset {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.x.rows()
+    }
+
+    /// Whether there is no sample.
+    pub fn is_empty(&self) -> bool {
+        self.x.rows() == 0
+    }
+
+    /// Writes the set as CSV with a header `x1,...,xd,label`; values are printed so that
+    /// they parse back to the same `f64`.
+    pub fn write_csv(&self, mut out: impl Write) -> io::Result<()> {
+        let d = self.x.cols();
+        let header: Vec<String> = (1..=d).map(|i| format!("x{i}")).collect();
+        writeln!(out, "{},label", header.join(","))?;
+        for i in 0..self.len() {
+            for v in self.x.row(i) {
+                write!(out, "{v:?},")?;
+            }
+            writeln!(out, "{}", self.y.data()[i])?;
+        }
+        Ok(())
+    }
+}
+
+/// Options shared by the generators.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Noise {
+    /// Standard deviation of the Gaussian noise added to every coordinate.
+    pub std: f64,
+    /// Whether to shuffle the samples (before adding noise, as scikit-learn does).
+    pub shuffle: bool,
+}
+
+/// `count` evenly spaced points over `[0, stop]`, as `numpy.linspace` computes them.
+fn linspace(stop: f64, count: usize, endpoint: bool) -> impl Iterator<Item = f64> {
+    let div = if endpoint { count.saturating_sub(1) } else { count };
+    let step = stop / div.max(1) as f64;
+    (0..count).map(move |i| if endpoint && count > 1 && i == count - 1 { stop } else { i as f64 * step })
+}
+
+/// Two interleaving half circles: `n / 2` points on the outer moon `(cos t, sin t)`,
+/// label 0, and the rest on the inner moon `(1 - cos t, 1 - sin t - 0.5)`, label 1,
+/// for `t` evenly spaced over `[0, π]`.
+pub fn make_moons(n: usize, noise: Noise, rng: &mut SeededRng) -> Dataset {
+    let (n_out, n_in) = (n / 2, n - n / 2);
+    let outer = linspace(PI, n_out, true).map(|t| [t.cos(), t.sin()]);
+    let inner = linspace(PI, n_in, true).map(|t| [1.0 - t.cos(), 1.0 - t.sin() - 0.5]);
+    finish(outer.chain(inner).collect(), n_out, noise, rng)
+}
+
+/// Two concentric circles: `n / 2` points on the unit circle, label 0, and the rest on
+/// a circle of radius `factor`, label 1, for `t` evenly spaced over `[0, 2π)`.
+pub fn make_circles(n: usize, factor: f64, noise: Noise, rng: &mut SeededRng) -> Dataset {
+    let (n_out, n_in) = (n / 2, n - n / 2);
+    let outer = linspace(2.0 * PI, n_out, false).map(|t| [t.cos(), t.sin()]);
+    let inner = linspace(2.0 * PI, n_in, false).map(|t| [factor * t.cos(), factor * t.sin()]);
+    finish(outer.chain(inner).collect(), n_out, noise, rng)
+}
+
+/// Labels the first `n_out` points 0 and the rest 1, then shuffles and adds noise.
+fn finish(points: Vec<[f64; 2]>, n_out: usize, noise: Noise, rng: &mut SeededRng) -> Dataset {
+    let mut samples: Vec<([f64; 2], f64)> =
+        points.into_iter().enumerate().map(|(i, p)| (p, if i < n_out { 0.0 } else { 1.0 })).collect();
+    if noise.shuffle {
+        samples.shuffle(rng);
+    }
+    let n = samples.len();
+    let mut x = Vec::with_capacity(2 * n);
+    for (p, _) in &samples {
+        x.extend_from_slice(p);
+    }
+    if noise.std != 0.0 {
+        x.iter_mut().for_each(|v| *v += noise.std * rng.sample::<f64, _>(StandardNormal));
+    }
+    Dataset { x: Tensor::from_vec(n, 2, x), y: Tensor::from_vec(n, 1, samples.iter().map(|s| s.1).collect()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::init::seeded_rng;
+
+    const EXACT: Noise = Noise { std: 0.0, shuffle: false };
+
+    #[test]
+    fn moons_follow_the_formula_and_split() {
+        let d = make_moons(7, EXACT, &mut seeded_rng(0, 0));
+        assert_eq!(d.len(), 7);
+        assert_eq!(d.y.data(), [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]);
+        // Outer moon: t = 0, π/2, π; inner moon: t = 0, π/3, 2π/3, π.
+        assert_eq!(d.x.row(0), [1.0, 0.0]);
+        assert_eq!(d.x.row(2), [PI.cos(), PI.sin()]);
+        assert_eq!(d.x.row(3), [0.0, 0.5]);
+        assert_eq!(d.x.row(6), [1.0 - PI.cos(), 1.0 - PI.sin() - 0.5]);
+    }
+
+    #[test]
+    fn circles_leave_out_the_endpoint() {
+        let d = make_circles(8, 0.5, EXACT, &mut seeded_rng(0, 0));
+        assert_eq!(d.x.row(0), [1.0, 0.0]);
+        assert_eq!(d.x.row(2), [PI.cos(), PI.sin()]);
+        assert_eq!(d.x.row(4), [0.5, 0.0]);
+        assert_eq!(d.y.data(), [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn noise_and_shuffle_are_seeded() {
+        let noisy = Noise { std: 0.2, shuffle: true };
+        let a = make_moons(50, noisy, &mut seeded_rng(3, 0));
+        let b = make_moons(50, noisy, &mut seeded_rng(3, 0));
+        let c = make_moons(50, noisy, &mut seeded_rng(4, 0));
+        assert_eq!(a, b);
+        assert_ne!(a.x, c.x);
+        assert_eq!(a.y.sum(), 25.0, "shuffling keeps the labels");
+        let clean = make_moons(50, EXACT, &mut seeded_rng(3, 0));
+        assert_ne!(a.y, clean.y, "shuffled");
+    }
+
+    #[test]
+    fn csv_round_trips_the_values() {
+        let d = make_moons(4, Noise { std: 0.3, shuffle: true }, &mut seeded_rng(1, 0));
+        let mut buf = Vec::new();
+        d.write_csv(&mut buf).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("x1,x2,label"));
+        for (i, line) in lines.enumerate() {
+            let v: Vec<f64> = line.split(',').map(|s| s.parse().unwrap()).collect();
+            assert_eq!(v, [d.x.get(i, 0), d.x.get(i, 1), d.y.data()[i]]);
+        }
+    }
+}
