@@ -26,6 +26,7 @@ pub mod nn;
 mod ops;
 pub mod optim;
 pub mod params;
+pub mod plots;
 pub mod snapshot;
 mod tape;
 mod tensor;

@@ -1,0 +1,170 @@
+//! `tapegrad compare`: the initialization experiment, for any list of initializers.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use rayon::prelude::*;
+use serde_json::json;
+use tapegrad::experiment::{self, Run, Setup};
+use tapegrad::init::Init;
+use tapegrad::nn::BinaryLoss;
+use tapegrad::plots;
+
+use super::{CliResult, Failure, file_stem, parse_count, parse_init, parse_loss, parse_positive, writable_dir};
+
+#[derive(Args)]
+pub(crate) struct CompareArgs {
+    /// Initializers of the hidden layers, as spec strings (e.g. `zeros,normal:10,he,xavier_uniform`).
+    #[arg(long, value_delimiter = ',', default_value = "zeros,normal:10,he", value_parser = parse_init)]
+    init: Vec<Init>,
+    /// Initializer of the output layer.
+    #[arg(long, default_value = "normal:1", value_parser = parse_init)]
+    output_init: Init,
+    /// Seed of the data and the weights (the first seed with --seeds).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Number of seeds: report mean ± std over seeds seed, seed+1, ...
+    #[arg(long, default_value = "1", value_parser = parse_count)]
+    seeds: usize,
+    /// Training epochs.
+    #[arg(long, default_value = "15000", value_parser = parse_count)]
+    epochs: usize,
+    /// Learning rate of gradient descent.
+    #[arg(long, default_value = "0.01", value_parser = parse_positive)]
+    lr: f64,
+    /// Loss form: `stable` (bce_with_logits) or `clipped` (the classic experiment's, eps 1e-5).
+    #[arg(long, default_value = "stable", value_parser = parse_loss)]
+    loss: BinaryLoss,
+    /// Print the cost every this many epochs (and at the last one).
+    #[arg(long, default_value = "1000", value_parser = parse_count)]
+    log_every: usize,
+    /// Folder for the figures.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Print the results as JSON on standard output instead of the report.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(a: CompareArgs) -> CliResult {
+    let out = writable_dir(&a.out)?;
+    let setup = Setup { epochs: a.epochs, lr: a.lr, output_init: a.output_init, loss: a.loss, ..Setup::default() };
+    let jobs: Vec<(Init, u64)> =
+        a.init.iter().flat_map(|&init| (0..a.seeds as u64).map(move |s| (init, a.seed + s))).collect();
+    let start = Instant::now();
+    let runs: Vec<Run> = jobs
+        .par_iter()
+        .map(|&(init, seed)| experiment::run(init, seed, &setup))
+        .collect::<Result<_, _>>()
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let wall = start.elapsed().as_secs_f64();
+
+    if a.json {
+        println!("{}", to_json(&a, &runs));
+    } else {
+        print_report(&a, &runs, wall);
+    }
+    write_figures(&out, &a, &runs).map_err(|e| Failure::Runtime(format!("writing figures to {}: {e}", out.display())))?;
+    if !a.json {
+        println!("\nfigures written to {}", out.display());
+    }
+    Ok(())
+}
+
+fn print_report(a: &CompareArgs, runs: &[Run], wall: f64) {
+    for r in runs {
+        if a.seeds > 1 {
+            continue;
+        }
+        println!("== hidden init {}, seed {} ==", r.init, r.seed);
+        let last = r.history.costs.len() - 1;
+        for (epoch, cost) in r.history.costs.iter().enumerate() {
+            if epoch % a.log_every == 0 || epoch == last {
+                println!("cost after epoch {epoch}: {cost:.16}");
+            }
+        }
+        println!();
+    }
+    let seeds = if a.seeds > 1 { format!("mean ± std over {} seeds", a.seeds) } else { format!("seed {}", a.seed) };
+    println!("loss {}, {} epochs, lr {}, output layer {} ({seeds})", a.loss, a.epochs, a.lr, a.output_init);
+    println!("{:<16} {:>15} {:>15} {:>15} {:>15}  note", "hidden init", "train acc %", "test acc %", "soft train %", "final cost");
+    for init in &a.init {
+        let mine: Vec<&Run> = runs.iter().filter(|r| r.init == *init).collect();
+        let col = |f: &dyn Fn(&Run) -> f64, scale: f64| {
+            let (m, s) = mean_std(&mine.iter().map(|r| f(r) * scale).collect::<Vec<_>>());
+            let digits = if scale == 1.0 { 4 } else { 2 };
+            if a.seeds > 1 { format!("{m:.digits$} ± {s:.digits$}") } else { format!("{m:.digits$}") }
+        };
+        println!(
+            "{:<16} {:>15} {:>15} {:>15} {:>15}  {}",
+            init.to_string(),
+            col(&|r| r.train.accuracy, 100.0),
+            col(&|r| r.test.accuracy, 100.0),
+            col(&|r| r.train.soft_accuracy, 100.0),
+            col(&|r| r.history.last().unwrap_or(f64::NAN), 1.0),
+            note(mine[0]),
+        );
+    }
+    let train: f64 = runs.iter().map(|r| r.train_seconds).sum();
+    println!("\ntraining time: {train:.3} s over {} runs ({wall:.3} s wall clock)", runs.len());
+}
+
+/// One line on what a run shows.
+fn note(r: &Run) -> String {
+    let (first, last) = (r.history.costs[0], r.history.last().unwrap_or(f64::NAN));
+    if first == last {
+        return format!("stuck: cost {last:.6} at every epoch, every hidden weight gradient is exactly 0");
+    }
+    if first > 5.0 {
+        return format!("huge initial weights: cost starts at {first:.1}, saturated units learn slowly");
+    }
+    format!("trains: cost {first:.3} → {last:.3}")
+}
+
+fn mean_std(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = if xs.len() > 1 { xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+    (mean, var.sqrt())
+}
+
+fn to_json(a: &CompareArgs, runs: &[Run]) -> serde_json::Value {
+    let runs: Vec<_> = runs
+        .iter()
+        .map(|r| {
+            json!({
+                "init": r.init.to_string(),
+                "seed": r.seed,
+                "costs": r.history.costs,
+                "train_accuracy": r.train.accuracy,
+                "test_accuracy": r.test.accuracy,
+                "train_soft_accuracy": r.train.soft_accuracy,
+                "test_soft_accuracy": r.test.soft_accuracy,
+                "final_cost": r.history.last(),
+                "train_seconds": r.train_seconds,
+            })
+        })
+        .collect();
+    json!({
+        "epochs": a.epochs,
+        "lr": a.lr,
+        "loss": a.loss.to_string(),
+        "output_init": a.output_init.to_string(),
+        "runs": runs,
+    })
+}
+
+fn write_figures(out: &std::path::Path, a: &CompareArgs, runs: &[Run]) -> plots::PlotResult {
+    let firsts: Vec<&Run> = runs.iter().filter(|r| r.seed == a.seed).collect();
+    let curves: Vec<(String, &[f64])> = firsts.iter().map(|r| (r.init.to_string(), &r.history.costs[..])).collect();
+    plots::cost_curves(&out.join("cost_curves.svg"), "Cost during training", &curves)?;
+    let setup = Setup::default();
+    for r in firsts {
+        let (train, _) = experiment::moons(&Setup { n_test: 0, ..setup }, r.seed);
+        let title = format!("hidden init {} — train {:.1} %", r.init, 100.0 * r.train.accuracy);
+        let path = out.join(format!("boundary_{}.svg", file_stem(&r.init.to_string())));
+        plots::decision_boundary(&path, &title, &r.model, &train)?;
+    }
+    Ok(())
+}

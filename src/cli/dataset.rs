@@ -1,0 +1,58 @@
+//! `tapegrad dataset`: write `make_moons` or `make_circles` as CSV.
+
+use clap::{Args, ValueEnum};
+use tapegrad::data::{Noise, make_circles, make_moons};
+use tapegrad::init::seeded_rng;
+
+use super::{CliResult, Failure};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum Kind {
+    Moons,
+    Circles,
+}
+
+#[derive(Args)]
+pub(crate) struct DatasetArgs {
+    /// Which data set.
+    kind: Kind,
+    /// Number of samples.
+    #[arg(long, default_value_t = 400)]
+    n: usize,
+    /// Standard deviation of the Gaussian noise.
+    #[arg(long, default_value_t = 0.0, value_parser = non_negative)]
+    noise: f64,
+    /// Seed of the shuffle and the noise.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Radius of the inner circle (circles only), in (0, 1).
+    #[arg(long, default_value_t = 0.8, value_parser = unit_interval)]
+    factor: f64,
+    /// Keep the samples in generation order.
+    #[arg(long)]
+    no_shuffle: bool,
+}
+
+fn non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("`{s}` must be a finite number ≥ 0")),
+    }
+}
+
+fn unit_interval(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
+        _ => Err(format!("`{s}` must be a number between 0 and 1 (exclusive)")),
+    }
+}
+
+pub(crate) fn run(a: DatasetArgs) -> CliResult {
+    let mut rng = seeded_rng(a.seed, 0);
+    let noise = Noise { std: a.noise, shuffle: !a.no_shuffle };
+    let data = match a.kind {
+        Kind::Moons => make_moons(a.n, noise, &mut rng),
+        Kind::Circles => make_circles(a.n, a.factor, noise, &mut rng),
+    };
+    data.write_csv(std::io::stdout().lock()).map_err(|e| Failure::Runtime(format!("writing CSV: {e}")))
+}

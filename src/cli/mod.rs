@@ -1,0 +1,114 @@
+//! Argument parsing and dispatch. Bad arguments exit with code 2 and a message; other
+//! failures (a file that cannot be written) exit with code 1.
+
+mod compare;
+mod dataset;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tapegrad::init::Init;
+use tapegrad::nn::BinaryLoss;
+
+#[derive(Parser)]
+#[command(name = "tapegrad", version, about = "Reverse-mode autodiff on a tape, and the initialization experiment")]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Options of `compare`, which runs when no subcommand is given.
+    #[command(flatten)]
+    compare: compare::CompareArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train the reference network under several initializers and compare them (default).
+    Compare(compare::CompareArgs),
+    /// Write a toy data set as CSV (`x1,x2,label`) to standard output.
+    Dataset(dataset::DatasetArgs),
+}
+
+/// A failure, with the exit code it maps to.
+pub(crate) enum Failure {
+    /// Bad input from the user: exit code 2.
+    Usage(String),
+    /// Anything else: exit code 1.
+    Runtime(String),
+}
+
+pub(crate) type CliResult = Result<(), Failure>;
+
+pub(crate) fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Some(Command::Compare(args)) => compare::run(args),
+        Some(Command::Dataset(args)) => dataset::run(args),
+        None => compare::run(cli.compare),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Parses an initializer spec (`he`, `normal:10`, ...).
+pub(crate) fn parse_init(s: &str) -> Result<Init, String> {
+    s.parse::<Init>().map_err(|e| e.to_string())
+}
+
+/// Parses `stable` or `clipped` (the classic experiment's clipped loss, eps 1e-5).
+pub(crate) fn parse_loss(s: &str) -> Result<BinaryLoss, String> {
+    match s {
+        "stable" => Ok(BinaryLoss::Stable),
+        "clipped" => Ok(BinaryLoss::REFERENCE_CLIPPED),
+        _ => Err(format!("unknown loss `{s}`; valid: stable, clipped")),
+    }
+}
+
+/// Parses a positive, finite number.
+pub(crate) fn parse_positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(_) => Err(format!("`{s}` must be a finite number greater than 0")),
+        Err(_) => Err(format!("`{s}` is not a number")),
+    }
+}
+
+/// Parses a count of at least 1.
+pub(crate) fn parse_count(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a whole number")),
+    }
+}
+
+/// Creates `dir` (and its parents) and checks that a file can be written in it.
+pub(crate) fn writable_dir(dir: &Path) -> Result<PathBuf, Failure> {
+    let fail = |e: std::io::Error| Failure::Usage(format!("cannot write to output folder {}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(".tapegrad-write-test");
+    std::fs::write(&probe, b"").map_err(fail)?;
+    let _ = std::fs::remove_file(probe);
+    Ok(dir.to_path_buf())
+}
+
+/// Turns a spec into a file-name fragment: `normal:10` → `normal_10`.
+pub(crate) fn file_stem(spec: &str) -> String {
+    spec.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
+}
