@@ -138,3 +138,31 @@ fn wrt_a_leaf_the_output_ignores_is_zeros_of_its_shape() {
     // A leaf recorded after the output but before backward does not feed it either.
     assert_eq!(grads.wrt(later), &Tensor::zeros(3, 1));
 }
+
+#[test]
+fn backward_from_a_matrix_differentiates_the_sum_of_its_elements() {
+    let tape = Tape::new();
+    let x = tape.leaf(Tensor::from_vec(2, 2, vec![1.0, -2.0, 0.5, 3.0]));
+    let y = x * x;
+    let by_matrix = y.backward().wrt(x).clone();
+    let by_sum = y.sum().backward().wrt(x).clone();
+    assert_eq!(by_matrix, Tensor::from_vec(2, 2, vec![2.0, -4.0, 1.0, 6.0]));
+    assert_eq!(by_matrix, by_sum);
+}
+
+#[test]
+fn two_gradients_alive_at_once() {
+    let tape = Tape::new();
+    let x = tape.scalar(3.0);
+    let square = x * x;
+    let cube = square * x;
+    let d_square = square.backward();
+    let d_cube = cube.backward();
+    assert_eq!(d_square.wrt(x).item(), 6.0);
+    assert_eq!(d_cube.wrt(x).item(), 27.0);
+    assert_eq!(d_cube.wrt(square).item(), 3.0);
+    drop(d_square);
+    drop(d_cube);
+    // After both handed their buffers back, a third pass still starts clean.
+    assert_eq!(square.backward().wrt(x).item(), 6.0);
+}
