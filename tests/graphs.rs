@@ -254,9 +254,8 @@ proptest! {
             prop_assert!(y.value().is_finite(), "non-finite output {:?}", y.value());
             plan
         };
-        let result = gradcheck(&graph.leaves, |v| build(&graph, v, &mut plan.replay()));
-        if let Err(e) = result {
-            prop_assert!(false, "{}", e);
+        if let Err(e) = gradcheck(&graph.leaves, |v| build(&graph, v, &mut plan.replay())) {
+            return Err(TestCaseError::fail(e.to_string()));
         }
     }
 }
