@@ -38,7 +38,14 @@ pub enum Scale {
 }
 
 /// Writes a line chart with one line per series.
-pub fn line_chart(path: &Path, title: &str, x_label: &str, y_label: &str, y_scale: Scale, series: &[Series]) -> PlotResult {
+pub fn line_chart(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    y_scale: Scale,
+    series: &[Series],
+) -> PlotResult {
     let keep = |y: f64| y.is_finite() && (y_scale == Scale::Linear || y > 0.0);
     let points = || series.iter().flat_map(|s| s.points.iter().copied()).filter(|&(_, y)| keep(y));
     let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
@@ -61,7 +68,7 @@ pub fn line_chart(path: &Path, title: &str, x_label: &str, y_label: &str, y_scal
     macro_rules! draw {
         ($chart:expr) => {{
             let mut chart = $chart;
-            chart.configure_mesh().x_desc(x_label).y_desc(y_label).draw()?;
+            chart.configure_mesh().x_desc(x_label).y_desc(y_label).x_label_formatter(&|x| format!("{x}")).draw()?;
             for s in series {
                 let color = Palette99::pick(s.color).to_rgba();
                 let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(|&(_, y)| keep(y)).collect();

@@ -64,7 +64,7 @@ pub enum TrainError {
         /// The epoch it appeared in.
         epoch: usize,
         /// Where it appeared.
-        anomaly: Anomaly,
+        anomaly: Box<Anomaly>,
         /// The costs of the epochs before.
         history: History,
     },
@@ -114,7 +114,7 @@ pub fn fit_with(
         let cost = loss.item();
         let grads = loss.backward();
         if let Some(anomaly) = tape.anomaly() {
-            return Err(TrainError::NonFinite { epoch, anomaly, history });
+            return Err(TrainError::NonFinite { epoch, anomaly: Box::new(anomaly), history });
         }
         history.costs.push(cost);
         let lr = optimizer.learning_rate();

@@ -65,7 +65,8 @@ pub(crate) fn run(a: CompareArgs) -> CliResult {
     } else {
         print_report(&a, &runs, wall);
     }
-    write_figures(&out, &a, &runs).map_err(|e| Failure::Runtime(format!("writing figures to {}: {e}", out.display())))?;
+    write_figures(&out, &a, &runs)
+        .map_err(|e| Failure::Runtime(format!("writing figures to {}: {e}", out.display())))?;
     if !a.json {
         println!("\nfigures written to {}", out.display());
     }
@@ -88,7 +89,10 @@ fn print_report(a: &CompareArgs, runs: &[Run], wall: f64) {
     }
     let seeds = if a.seeds > 1 { format!("mean ± std over {} seeds", a.seeds) } else { format!("seed {}", a.seed) };
     println!("loss {}, {} epochs, lr {}, output layer {} ({seeds})", a.loss, a.epochs, a.lr, a.output_init);
-    println!("{:<16} {:>15} {:>15} {:>15} {:>15}  note", "hidden init", "train acc %", "test acc %", "soft train %", "final cost");
+    println!(
+        "{:<16} {:>15} {:>15} {:>15} {:>15}  note",
+        "hidden init", "train acc %", "test acc %", "soft train %", "final cost"
+    );
     for init in &a.init {
         let mine: Vec<&Run> = runs.iter().filter(|r| r.init == *init).collect();
         let col = |f: &dyn Fn(&Run) -> f64, scale: f64| {

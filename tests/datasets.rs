@@ -1,0 +1,40 @@
+//! `make_moons` and `make_circles` without noise or shuffling equal scikit-learn's
+//! points to 1e-12 (fixture written by tests/data/make_sklearn_fixtures.py with
+//! scikit-learn 1.9.1).
+
+use tapegrad::data::{Noise, make_circles, make_moons};
+use tapegrad::init::seeded_rng;
+
+/// Generator, sample count and factor (circles only) of one fixture set.
+type Key = (String, usize, String);
+
+#[test]
+fn points_match_scikit_learn() {
+    let text = include_str!("data/sklearn_points.csv");
+    let exact = Noise { std: 0.0, shuffle: false };
+    let mut groups: Vec<(Key, Vec<[f64; 3]>)> = Vec::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let key = (f[0].to_string(), f[1].parse().unwrap(), f[2].to_string());
+        let row = [f[3].parse().unwrap(), f[4].parse().unwrap(), f[5].parse().unwrap()];
+        match groups.last_mut() {
+            Some((k, rows)) if *k == key => rows.push(row),
+            _ => groups.push((key, vec![row])),
+        }
+    }
+    assert_eq!(groups.len(), 12, "4 moons and 8 circles sets");
+    for ((kind, n, factor), rows) in groups {
+        let mut rng = seeded_rng(0, 0);
+        let ours = match kind.as_str() {
+            "moons" => make_moons(n, exact, &mut rng),
+            _ => make_circles(n, factor.parse().unwrap(), exact, &mut rng),
+        };
+        assert_eq!(ours.len(), rows.len(), "{kind} n={n}");
+        for (i, want) in rows.iter().enumerate() {
+            let got = [ours.x.get(i, 0), ours.x.get(i, 1), ours.y.data()[i]];
+            for k in 0..3 {
+                assert!((got[k] - want[k]).abs() <= 1e-12, "{kind} n={n} factor={factor} row {i}: {got:?} vs {want:?}");
+            }
+        }
+    }
+}
