@@ -101,11 +101,12 @@ fn print_report(a: &CompareArgs, runs: &[Run], wall: f64) {
             if a.seeds > 1 { format!("{m:.digits$} ± {s:.digits$}") } else { format!("{m:.digits$}") }
         };
         println!(
-            "{:<16} {:>15} {:>15} {:>15} {:>15}  {}",
+            "{:<16} {:>15} {:>15} {:>15} {:>15} {:>15}  {}",
             init.to_string(),
             col(&|r| r.train.accuracy, 100.0),
             col(&|r| r.test.accuracy, 100.0),
             col(&|r| r.train.soft_accuracy, 100.0),
+            col(&|r| r.test.soft_accuracy, 100.0),
             col(&|r| r.history.last().unwrap_or(f64::NAN), 1.0),
             note(mine[0]),
         );
