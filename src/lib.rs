@@ -18,6 +18,7 @@
 //! assert_eq!(grads.wrt(x).item(), 46.0);
 //! ```
 
+pub mod csv;
 pub mod data;
 pub mod experiment;
 pub mod gradcheck;
