@@ -23,6 +23,7 @@ pub mod data;
 pub mod experiment;
 pub mod gradcheck;
 pub mod init;
+pub mod io;
 pub mod nn;
 mod ops;
 pub mod optim;
