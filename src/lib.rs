@@ -37,6 +37,10 @@ pub mod train;
 pub use tape::{Anomaly, Gradients, Tape, Var};
 pub use tensor::Tensor;
 
+#[doc = include_str!("../docs/guide.md")]
+#[cfg(doctest)]
+pub struct GuideDoctests;
+
 /// The names most programs need: `use tapegrad::prelude::*;`.
 pub mod prelude {
     pub use crate::data::{Dataset, Noise, make_circles, make_moons};
