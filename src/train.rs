@@ -141,8 +141,10 @@ pub fn fit_with(
         Some(b) if b < n => b,
         _ => {
             for epoch in 0..opts.epochs {
-                let cost = step(model, x, y, &mut tape, opts, optimizer, &mut observe, (epoch, 0), &history)?;
-                history.costs.push(cost);
+                match step(model, x, y, &mut tape, opts, optimizer, &mut observe, (epoch, 0)) {
+                    Ok(cost) => history.costs.push(cost),
+                    Err(anomaly) => return Err(TrainError::NonFinite { epoch, anomaly, history }),
+                }
             }
             return Ok(history);
         }
@@ -156,15 +158,18 @@ pub fn fit_with(
         for (batch, rows) in order.chunks(batch_size).enumerate() {
             gather(x, rows, &mut xb);
             gather(y, rows, &mut yb);
-            let cost = step(model, &xb, &yb, &mut tape, opts, optimizer, &mut observe, (epoch, batch), &history)?;
-            total += cost * rows.len() as f64;
+            match step(model, &xb, &yb, &mut tape, opts, optimizer, &mut observe, (epoch, batch)) {
+                Ok(cost) => total += cost * rows.len() as f64,
+                Err(anomaly) => return Err(TrainError::NonFinite { epoch, anomaly, history }),
+            }
         }
         history.costs.push(total / n as f64);
     }
     Ok(history)
 }
 
-/// One gradient step on `(x, y)`; returns the cost before the update.
+/// One gradient step on `(x, y)`; returns the cost before the update, or where the
+/// first non-finite value appeared (then nothing is updated).
 #[allow(clippy::too_many_arguments)]
 fn step(
     model: &mut Sequential,
@@ -175,8 +180,7 @@ fn step(
     optimizer: &mut dyn Optimizer,
     observe: &mut impl FnMut(&Step<'_, '_>),
     (epoch, batch): (usize, usize),
-    history: &History,
-) -> Result<f64, TrainError> {
+) -> Result<f64, Anomaly> {
     tape.reset();
     tape.detect_anomaly(opts.detect_anomaly);
     let params = model.params.leaves(tape);
@@ -185,7 +189,7 @@ fn step(
     let cost = loss.item();
     let grads = loss.backward();
     if let Some(anomaly) = tape.anomaly() {
-        return Err(TrainError::NonFinite { epoch, anomaly, history: history.clone() });
+        return Err(anomaly);
     }
     let lr = optimizer.learning_rate();
     observe(&Step { epoch, batch, cost, model, params: &params, grads: &grads, lr });

@@ -67,7 +67,10 @@ fn bad_arguments_exit_with_code_2_and_say_why() {
     let nowhere = dir.path().join("no/such/folder/m.safetensors").display().to_string();
     rejects(&["train", "--data", &data, "--out", &out, "--save", &nowhere], "does not exist");
     let junk = write(dir.path(), "junk.safetensors", "not a model");
-    rejects(&["train", "--data", &data, "--out", &out, "--load", &junk, "--epochs", "0"], "not a valid safetensors file");
+    rejects(
+        &["train", "--data", &data, "--out", &out, "--load", &junk, "--epochs", "0"],
+        "not a valid safetensors file",
+    );
 }
 
 #[test]

@@ -20,8 +20,21 @@ fn config() -> ProptestConfig {
 /// A valid-looking spec: a name (real or not), maybe `:` and a number-like value.
 fn spec() -> impl Strategy<Value = String> {
     let names = prop::sample::select(vec![
-        "zeros", "constant", "normal", "uniform", "truncated_normal", "he", "he_uniform", "xavier", "glorot_uniform",
-        "lecun", "orthogonal", "HE", " normal ", "", "kaiming",
+        "zeros",
+        "constant",
+        "normal",
+        "uniform",
+        "truncated_normal",
+        "he",
+        "he_uniform",
+        "xavier",
+        "glorot_uniform",
+        "lecun",
+        "orthogonal",
+        "HE",
+        " normal ",
+        "",
+        "kaiming",
     ]);
     let values = prop::sample::select(vec![
         "", ":", ":1", ":-1", ":0", ":1e308", ":1e309", ":nan", ":inf", ":-0", ":abc", "::2", ": 2 ", ":1:2",
