@@ -43,7 +43,7 @@ pub(crate) struct TrainArgs {
     /// CSV file: features in the first columns, a 0/1 label last, optional header.
     #[arg(long)]
     data: PathBuf,
-    /// Widths of the hidden layers (none: `--hidden ''` is not allowed; use at least one).
+    /// Widths of the hidden layers, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "12,6", value_parser = parse_count)]
     hidden: Vec<usize>,
     /// Initializer of the hidden layers' weights, as a spec string.
@@ -104,7 +104,9 @@ pub(crate) struct TrainArgs {
     /// Save the trained parameters to this safetensors file (written atomically).
     #[arg(long)]
     save: Option<PathBuf>,
-    /// Start from the parameters in this safetensors file (names and shapes must match).
+    /// Start from the parameters in this safetensors file (names and shapes must match the
+    /// network; a standardisation saved with them is reused). Training, if any, continues
+    /// from them with a fresh optimizer state.
     #[arg(long)]
     load: Option<PathBuf>,
 }
@@ -190,7 +192,9 @@ fn check_save_path(path: &Path) -> CliResult {
     if path.is_dir() {
         return Err(Failure::Usage(format!("cannot save to {}: it is a folder", path.display())));
     }
-    Ok(())
+    tempfile::tempfile_in(folder)
+        .map(drop)
+        .map_err(|e| Failure::Usage(format!("cannot save to {}: {e}", path.display())))
 }
 
 fn train(a: &TrainArgs, data: Dataset, loaded: Option<&SavedParams>) -> Result<Outcome, Failure> {
@@ -303,7 +307,7 @@ fn print_report(a: &TrainArgs, o: &Outcome) {
     }
     let pct =
         |e: Option<&Evaluation>, f: fn(&Evaluation) -> f64| e.map_or("-".into(), |e| format!("{:.2}", 100.0 * f(e)));
-    println!("\n{:>15} {:>15} {:>15} {:>15}", "train acc %", "test acc %", "soft train %", "final cost");
+    println!("\n{:>15} {:>15} {:>15} {:>15}", "train acc %", "test acc %", "soft train %", "train cost");
     println!(
         "{:>15} {:>15} {:>15} {:>15.4}",
         pct(Some(&o.train_eval), |e| e.accuracy),
@@ -332,7 +336,8 @@ fn to_json(a: &TrainArgs, o: &Outcome) -> serde_json::Value {
         "batch_size": a.batch_size,
         "seed": a.seed,
         "costs": o.costs,
-        "final_cost": o.train_eval.cost,
+        "final_cost": o.costs.last(),
+        "train_cost": o.train_eval.cost,
         "train_accuracy": o.train_eval.accuracy,
         "test_accuracy": o.test_eval.map(|e| e.accuracy),
         "train_soft_accuracy": o.train_eval.soft_accuracy,
