@@ -1,4 +1,6 @@
-//! Toy data sets with scikit-learn's algorithms: `make_moons` and `make_circles`.
+//! Data sets: samples as rows with 0/1 labels, the toy sets `make_moons` and
+//! `make_circles` (with scikit-learn's algorithms), a seeded train/test split and feature
+//! standardisation (CSV loading is in [`crate::csv`]).
 //!
 //! The points before shuffling and noise are scikit-learn's to the last bits; the
 //! shuffle and the Gaussian noise come from tapegrad's seeded generator, so they are
@@ -47,6 +49,109 @@ impl Dataset {
             writeln!(out, "{}", self.y.data()[i])?;
         }
         Ok(())
+    }
+}
+
+impl Dataset {
+    /// The samples at `rows`, in that order.
+    ///
+    /// # Panics
+    /// If a row is out of range.
+    pub fn select(&self, rows: &[usize]) -> Dataset {
+        let pick = |t: &Tensor| {
+            let mut data = Vec::with_capacity(rows.len() * t.cols());
+            for &r in rows {
+                assert!(r < t.rows(), "Dataset::select: row {r} is outside {}x{}", t.rows(), t.cols());
+                data.extend_from_slice(t.row(r));
+            }
+            Tensor::from_vec(rows.len(), t.cols(), data)
+        };
+        Dataset { x: pick(&self.x), y: pick(&self.y) }
+    }
+
+    /// Splits the samples at random into `(train, test)`, with
+    /// `round(len · test_fraction)` samples in the test set; the same `rng` state gives
+    /// the same split.
+    ///
+    /// # Panics
+    /// If `test_fraction` is not in `[0, 1]`.
+    ///
+    /// ```
+    /// use tapegrad::prelude::*;
+    /// let data = make_moons(100, Noise { std: 0.1, shuffle: true }, &mut seeded_rng(0, 0));
+    /// let (train, test) = data.split(0.2, &mut seeded_rng(0, 3));
+    /// assert_eq!((train.len(), test.len()), (80, 20));
+    /// ```
+    pub fn split(&self, test_fraction: f64, rng: &mut SeededRng) -> (Dataset, Dataset) {
+        assert!(
+            (0.0..=1.0).contains(&test_fraction),
+            "Dataset::split: test_fraction {test_fraction} is not between 0 and 1"
+        );
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.shuffle(rng);
+        let n_test = (self.len() as f64 * test_fraction).round() as usize;
+        let (test, train) = order.split_at(n_test.min(self.len()));
+        (self.select(train), self.select(test))
+    }
+}
+
+/// Feature standardisation: subtracts each column's mean and divides by its standard
+/// deviation, both measured on the training set and then applied unchanged to any other
+/// set (as scikit-learn's `StandardScaler`, with the population standard deviation; a
+/// constant column is only centred).
+///
+/// ```
+/// use tapegrad::{Tensor, data::Standardizer};
+/// let train = Tensor::from_vec(2, 2, vec![1.0, 10.0, 3.0, 10.0]);
+/// let s = Standardizer::fit(&train);
+/// assert_eq!(s.apply(&train).data(), [-1.0, 0.0, 1.0, 0.0]);
+/// assert_eq!(s.apply(&Tensor::from_vec(1, 2, vec![5.0, 11.0])).data(), [3.0, 1.0]);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Standardizer {
+    /// Mean of each column.
+    pub mean: Vec<f64>,
+    /// Standard deviation of each column (1 where the column is constant).
+    pub std: Vec<f64>,
+}
+
+impl Standardizer {
+    /// Measures the mean and standard deviation of each column of `x`.
+    pub fn fit(x: &Tensor) -> Standardizer {
+        let (n, d) = (x.rows().max(1) as f64, x.cols());
+        let mut mean = vec![0.0; d];
+        let mut var = vec![0.0; d];
+        for r in 0..x.rows() {
+            mean.iter_mut().zip(x.row(r)).for_each(|(m, v)| *m += v);
+        }
+        mean.iter_mut().for_each(|m| *m /= n);
+        for r in 0..x.rows() {
+            var.iter_mut().zip(x.row(r)).zip(&mean).for_each(|((s, v), m)| *s += (v - m) * (v - m));
+        }
+        let std = var.iter().map(|s| (s / n).sqrt()).map(|s| if s > 0.0 && s.is_finite() { s } else { 1.0 }).collect();
+        Standardizer { mean, std }
+    }
+
+    /// `x` with every column standardised.
+    ///
+    /// # Panics
+    /// If `x` has another number of columns than the data it was fitted on.
+    pub fn apply(&self, x: &Tensor) -> Tensor {
+        assert!(
+            x.cols() == self.mean.len(),
+            "Standardizer::apply: fitted on {} columns, got a {}x{} tensor",
+            self.mean.len(),
+            x.rows(),
+            x.cols()
+        );
+        let mut out = x.clone();
+        let d = self.mean.len().max(1);
+        for row in out.data_mut().chunks_exact_mut(d) {
+            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
+                *v = (*v - m) / s;
+            }
+        }
+        out
     }
 }
 
@@ -156,5 +261,32 @@ mod tests {
             let v: Vec<f64> = line.split(',').map(|s| s.parse().unwrap()).collect();
             assert_eq!(v, [d.x.get(i, 0), d.x.get(i, 1), d.y.data()[i]]);
         }
+    }
+
+    #[test]
+    fn split_is_seeded_and_partitions_the_samples() {
+        let d = make_moons(50, Noise { std: 0.1, shuffle: true }, &mut seeded_rng(2, 0));
+        let (train, test) = d.split(0.3, &mut seeded_rng(5, 3));
+        assert_eq!((train.len(), test.len()), (35, 15));
+        assert_eq!(d.split(0.3, &mut seeded_rng(5, 3)), (train.clone(), test.clone()));
+        let mut all: Vec<Vec<u64>> =
+            (0..train.len()).map(|i| train.x.row(i).iter().map(|v| v.to_bits()).collect()).collect();
+        all.extend((0..test.len()).map(|i| test.x.row(i).iter().map(|v| v.to_bits()).collect()));
+        let mut orig: Vec<Vec<u64>> = (0..d.len()).map(|i| d.x.row(i).iter().map(|v| v.to_bits()).collect()).collect();
+        all.sort();
+        orig.sort();
+        assert_eq!(all, orig);
+        assert_eq!(train.y.sum() + test.y.sum(), 25.0);
+    }
+
+    #[test]
+    fn standardizer_fits_on_one_set_and_applies_to_another() {
+        let train = Tensor::from_vec(4, 2, vec![1.0, 5.0, 2.0, 5.0, 3.0, 5.0, 4.0, 5.0]);
+        let s = Standardizer::fit(&train);
+        assert_eq!(s.mean, [2.5, 5.0]);
+        assert_eq!(s.std, [1.25f64.sqrt(), 1.0], "population std; a constant column keeps 1");
+        let z = s.apply(&train);
+        assert!(z.data().iter().step_by(2).sum::<f64>().abs() < 1e-15);
+        assert_eq!(s.apply(&Tensor::from_vec(1, 2, vec![2.5, 6.0])).data(), [0.0, 1.0]);
     }
 }

@@ -98,7 +98,7 @@ pub struct Run {
 pub fn run(init: Init, seed: u64, setup: &Setup) -> Result<Run, TrainError> {
     let (train_set, test_set) = moons(setup, seed);
     let mut model = network(&init, setup, seed);
-    let opts = FitOptions { epochs: setup.epochs, detect_anomaly: setup.detect_anomaly };
+    let opts = FitOptions { detect_anomaly: setup.detect_anomaly, ..FitOptions::epochs(setup.epochs) };
     let start = Instant::now();
     let history = fit(&mut model, &train_set.x, &train_set.y, opts, &mut GradientDescent { lr: setup.lr })?;
     let train_seconds = start.elapsed().as_secs_f64();

@@ -18,10 +18,12 @@
 //! assert_eq!(grads.wrt(x).item(), 46.0);
 //! ```
 
+pub mod csv;
 pub mod data;
 pub mod experiment;
 pub mod gradcheck;
 pub mod init;
+pub mod io;
 pub mod nn;
 mod ops;
 pub mod optim;
@@ -34,6 +36,10 @@ pub mod train;
 
 pub use tape::{Anomaly, Gradients, Tape, Var};
 pub use tensor::Tensor;
+
+#[doc = include_str!("../docs/guide.md")]
+#[cfg(doctest)]
+pub struct GuideDoctests;
 
 /// The names most programs need: `use tapegrad::prelude::*;`.
 pub mod prelude {

@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+use rand::seq::SliceRandom;
+
+use crate::init::seeded_rng;
 use crate::nn::Sequential;
 use crate::optim::Optimizer;
 use crate::params::ParamVars;
@@ -9,24 +12,44 @@ use crate::tape::{Anomaly, Gradients, Tape};
 use crate::tensor::Tensor;
 
 /// How [`fit`] trains.
+///
+/// ```
+/// use tapegrad::train::FitOptions;
+/// let full = FitOptions::epochs(100);
+/// let mini = FitOptions { batch_size: Some(32), shuffle_seed: 7, ..FitOptions::epochs(100) };
+/// assert_eq!(full.batch_size, None);
+/// assert_eq!(mini.epochs, 100);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FitOptions {
-    /// Number of passes over the data (each one full-batch gradient step).
+    /// Number of passes over the data.
     pub epochs: usize,
     /// Stop at the first non-finite value in a forward value or a gradient, and report
     /// the op that made it.
     pub detect_anomaly: bool,
+    /// Samples per gradient step. `None` (or a size of at least the number of samples)
+    /// is full-batch training: one step per epoch on the data in its given order.
+    /// `Some(b)` shuffles the samples every epoch and takes one step per batch of `b`
+    /// (the last batch holds the rest).
+    pub batch_size: Option<usize>,
+    /// Seed of the per-epoch shuffle (drawn from its own stream, [`SHUFFLE_STREAM`]).
+    pub shuffle_seed: u64,
 }
+
+/// The random stream of the mini-batch shuffle (the reference experiment draws its data
+/// from stream 0 and its weights from stream 1).
+pub const SHUFFLE_STREAM: u64 = 2;
 
 impl FitOptions {
     /// Full-batch training for `epochs`, without anomaly checks.
     pub fn epochs(epochs: usize) -> FitOptions {
-        FitOptions { epochs, detect_anomaly: false }
+        FitOptions { epochs, detect_anomaly: false, batch_size: None, shuffle_seed: 0 }
     }
 }
 
 /// The cost before each epoch's update, in order (`costs[0]` is the cost at
-/// initialization).
+/// initialization). With mini-batches, an epoch's cost is the mean of its batches'
+/// costs (each taken before that batch's update), weighted by batch size.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct History {
     /// One cost per epoch.
@@ -40,11 +63,14 @@ impl History {
     }
 }
 
-/// What an observer of [`fit_with`] sees at each epoch, before the update.
+/// What an observer of [`fit_with`] sees at each step, before the update: once per
+/// epoch in full-batch training, once per batch with mini-batches.
 pub struct Step<'a, 't> {
     /// Epoch number, from 0.
     pub epoch: usize,
-    /// The cost before this epoch's update.
+    /// Batch number within the epoch, from 0 (always 0 in full-batch training).
+    pub batch: usize,
+    /// The cost before this step's update (of this batch, with mini-batches).
     pub cost: f64,
     /// The model, with its parameters before the update.
     pub model: &'a Sequential,
@@ -91,10 +117,13 @@ pub fn fit(
     fit_with(model, x, y, opts, optimizer, |_| {})
 }
 
-/// Trains `model` on `(x, y)`: each epoch records the forward pass on one reused tape,
+/// Trains `model` on `(x, y)`: each step records the forward pass on one reused tape,
 /// back-propagates the loss and lets `optimizer` update every parameter. `observe` sees
-/// each epoch's cost and gradients before the update. Once warm, an epoch allocates
-/// nothing.
+/// each step's cost and gradients before the update. Once warm, an epoch allocates
+/// nothing (mini-batches are gathered into reused buffers).
+///
+/// # Panics
+/// If `x` and `y` have different numbers of rows, or `opts.batch_size` is `Some(0)`.
 pub fn fit_with(
     model: &mut Sequential,
     x: &Tensor,
@@ -103,28 +132,81 @@ pub fn fit_with(
     optimizer: &mut dyn Optimizer,
     mut observe: impl FnMut(&Step<'_, '_>),
 ) -> Result<History, TrainError> {
+    let n = x.rows();
+    assert!(n == y.rows(), "fit: x is {}x{} but y is {}x{} (one label per row)", n, x.cols(), y.rows(), y.cols());
+    assert!(opts.batch_size != Some(0), "fit: batch_size must be at least 1");
     let mut history = History { costs: Vec::with_capacity(opts.epochs) };
     let mut tape = Tape::new();
+    let batch_size = match opts.batch_size {
+        Some(b) if b < n => b,
+        _ => {
+            for epoch in 0..opts.epochs {
+                match step(model, x, y, &mut tape, opts, optimizer, &mut observe, (epoch, 0)) {
+                    Ok(cost) => history.costs.push(cost),
+                    Err(anomaly) => return Err(TrainError::NonFinite { epoch, anomaly: Box::new(anomaly), history }),
+                }
+            }
+            return Ok(history);
+        }
+    };
+    let mut rng = seeded_rng(opts.shuffle_seed, SHUFFLE_STREAM);
+    let mut order: Vec<usize> = (0..n).collect();
+    let (mut xb, mut yb) = (Tensor::zeros(batch_size, x.cols()), Tensor::zeros(batch_size, y.cols()));
     for epoch in 0..opts.epochs {
-        tape.reset();
-        tape.detect_anomaly(opts.detect_anomaly);
-        let params = model.params.leaves(&tape);
-        let logits = model.forward_with(&params, tape.constant_from(x));
-        let loss = model.loss(logits, y);
-        let cost = loss.item();
-        let grads = loss.backward();
-        if let Some(anomaly) = tape.anomaly() {
-            return Err(TrainError::NonFinite { epoch, anomaly: Box::new(anomaly), history });
+        order.shuffle(&mut rng);
+        let mut total = 0.0;
+        for (batch, rows) in order.chunks(batch_size).enumerate() {
+            gather(x, rows, &mut xb);
+            gather(y, rows, &mut yb);
+            match step(model, &xb, &yb, &mut tape, opts, optimizer, &mut observe, (epoch, batch)) {
+                Ok(cost) => total += cost * rows.len() as f64,
+                Err(anomaly) => return Err(TrainError::NonFinite { epoch, anomaly: Box::new(anomaly), history }),
+            }
         }
-        history.costs.push(cost);
-        let lr = optimizer.learning_rate();
-        observe(&Step { epoch, cost, model, params: &params, grads: &grads, lr });
-        optimizer.begin_step();
-        for (i, (name, value)) in model.params.iter_mut().enumerate() {
-            optimizer.update(name, value, grads.wrt(params[i]));
-        }
+        history.costs.push(total / n as f64);
     }
     Ok(history)
+}
+
+/// One gradient step on `(x, y)`; returns the cost before the update, or where the
+/// first non-finite value appeared (then nothing is updated).
+#[allow(clippy::too_many_arguments)]
+fn step(
+    model: &mut Sequential,
+    x: &Tensor,
+    y: &Tensor,
+    tape: &mut Tape,
+    opts: FitOptions,
+    optimizer: &mut dyn Optimizer,
+    observe: &mut impl FnMut(&Step<'_, '_>),
+    (epoch, batch): (usize, usize),
+) -> Result<f64, Anomaly> {
+    tape.reset();
+    tape.detect_anomaly(opts.detect_anomaly);
+    let params = model.params.leaves(tape);
+    let logits = model.forward_with(&params, tape.constant_from(x));
+    let loss = model.loss(logits, y);
+    let cost = loss.item();
+    let grads = loss.backward();
+    if let Some(anomaly) = tape.anomaly() {
+        return Err(anomaly);
+    }
+    let lr = optimizer.learning_rate();
+    observe(&Step { epoch, batch, cost, model, params: &params, grads: &grads, lr });
+    optimizer.begin_step();
+    for (i, (name, value)) in model.params.iter_mut().enumerate() {
+        optimizer.update(name, value, grads.wrt(params[i]));
+    }
+    Ok(cost)
+}
+
+/// Copies the rows `rows` of `src` into `dst`, reusing its buffer.
+fn gather(src: &Tensor, rows: &[usize], dst: &mut Tensor) {
+    let cols = src.cols();
+    dst.reshape_for_write(rows.len(), cols);
+    for (out, &r) in dst.data_mut().chunks_exact_mut(cols.max(1)).zip(rows) {
+        out.copy_from_slice(src.row(r));
+    }
 }
 
 /// How well a binary classifier does on a data set.
@@ -151,4 +233,88 @@ pub fn evaluate(model: &Sequential, x: &Tensor, y: &Tensor) -> Evaluation {
     let correct = pairs().filter(|&(&p, &y)| (p > 0.5) == (y > 0.5)).count();
     let soft = 1.0 - pairs().map(|(p, y)| (y - p).abs()).sum::<f64>() / n;
     Evaluation { accuracy: correct as f64 / n, soft_accuracy: soft, cost }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Noise, make_moons};
+    use crate::init::Init;
+    use crate::nn::Activation;
+    use crate::optim::GradientDescent;
+
+    fn setup() -> (Sequential, Tensor, Tensor) {
+        let data = make_moons(30, Noise { std: 0.2, shuffle: true }, &mut seeded_rng(0, 0));
+        let mut rng = seeded_rng(0, 1);
+        let mut model = Sequential::new(2);
+        model.dense(5, Activation::Relu, &Init::HeNormal, &mut rng);
+        model.dense(1, Activation::Identity, &Init::Normal(1.0), &mut rng);
+        (model, data.x, data.y)
+    }
+
+    #[test]
+    fn full_batch_is_the_plain_loop_bit_for_bit() {
+        let (mut a, x, y) = setup();
+        let mut b = a.clone();
+        let history = fit(&mut a, &x, &y, FitOptions::epochs(20), &mut GradientDescent { lr: 0.1 }).unwrap();
+        // The loop fit ran before mini-batches existed, written out.
+        let mut costs = Vec::new();
+        let mut tape = Tape::new();
+        for _ in 0..20 {
+            tape.reset();
+            let params = b.params.leaves(&tape);
+            let loss = b.loss(b.forward_with(&params, tape.constant_from(&x)), &y);
+            costs.push(loss.item());
+            let grads = loss.backward();
+            for (i, (_, value)) in b.params.iter_mut().enumerate() {
+                value.data_mut().iter_mut().zip(grads.wrt(params[i]).data()).for_each(|(p, g)| *p -= 0.1 * g);
+            }
+        }
+        assert_eq!(history.costs, costs);
+        assert_eq!(a, b);
+        // A batch at least as large as the data is full-batch training too.
+        let (mut c, ..) = setup();
+        let opts = FitOptions { batch_size: Some(30), shuffle_seed: 9, ..FitOptions::epochs(20) };
+        assert_eq!(fit(&mut c, &x, &y, opts, &mut GradientDescent { lr: 0.1 }).unwrap(), history);
+        assert_eq!(c, a);
+    }
+
+    #[test]
+    fn mini_batches_take_one_step_per_batch_and_weight_the_epoch_cost() {
+        let (mut model, x, y) = setup();
+        let opts = FitOptions { batch_size: Some(8), shuffle_seed: 1, ..FitOptions::epochs(3) };
+        let mut seen = Vec::new();
+        let history = fit_with(&mut model, &x, &y, opts, &mut GradientDescent { lr: 0.1 }, |s| {
+            seen.push((s.epoch, s.batch, s.cost))
+        })
+        .unwrap();
+        // 30 samples in batches of 8: 8, 8, 8 and 6.
+        assert_eq!(seen.iter().map(|s| (s.0, s.1)).collect::<Vec<_>>()[..5], [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0)]);
+        assert_eq!(seen.len(), 12);
+        for epoch in 0..3 {
+            let c: Vec<f64> = seen.iter().filter(|s| s.0 == epoch).map(|s| s.2).collect();
+            let want = (8.0 * (c[0] + c[1] + c[2]) + 6.0 * c[3]) / 30.0;
+            assert!((history.costs[epoch] - want).abs() < 1e-15);
+        }
+    }
+
+    #[test]
+    fn the_shuffle_is_seeded() {
+        let run = |seed| {
+            let (mut model, x, y) = setup();
+            let opts = FitOptions { batch_size: Some(4), shuffle_seed: seed, ..FitOptions::epochs(5) };
+            fit(&mut model, &x, &y, opts, &mut GradientDescent { lr: 0.1 }).unwrap();
+            model
+        };
+        assert_eq!(run(3), run(3));
+        assert_ne!(run(3), run(4));
+    }
+
+    #[test]
+    #[should_panic(expected = "fit: batch_size must be at least 1")]
+    fn a_zero_batch_size_is_a_clear_panic() {
+        let (mut model, x, y) = setup();
+        let opts = FitOptions { batch_size: Some(0), ..FitOptions::epochs(1) };
+        let _ = fit(&mut model, &x, &y, opts, &mut GradientDescent { lr: 0.1 });
+    }
 }

@@ -3,6 +3,7 @@
 
 mod compare;
 mod dataset;
+mod train;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Write a toy data set as CSV (`x1,x2,label`) to standard output.
     Dataset(dataset::DatasetArgs),
+    /// Train a classifier on a CSV file (features, then a 0/1 label), and save or load it.
+    Train(train::TrainArgs),
 }
 
 /// A failure, with the exit code it maps to.
@@ -51,6 +54,7 @@ pub(crate) fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Compare(args)) => compare::run(args),
         Some(Command::Dataset(args)) => dataset::run(args),
+        Some(Command::Train(args)) => train::run(args),
         None => compare::run(cli.compare),
     };
     match result {

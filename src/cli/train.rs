@@ -1,0 +1,386 @@
+//! `tapegrad train`: train a classifier on your own CSV data, report it like `compare`,
+//! and save or load its parameters.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use serde_json::json;
+use tapegrad::csv::load_csv;
+use tapegrad::data::{Dataset, Standardizer};
+use tapegrad::init::{Init, seeded_rng};
+use tapegrad::io::{self, SavedParams};
+use tapegrad::nn::{Activation, Sequential};
+use tapegrad::optim::{Adam, GradientDescent, Momentum, Optimizer};
+use tapegrad::plots;
+use tapegrad::train::{Evaluation, FitOptions, evaluate, fit};
+
+use super::{CliResult, Failure, parse_count, parse_init, parse_positive, writable_dir};
+
+/// Random streams of a seed: the weights as in the experiment, the split on its own
+/// (the mini-batch shuffle uses `tapegrad::train::SHUFFLE_STREAM`).
+const WEIGHT_STREAM: u64 = 1;
+const SPLIT_STREAM: u64 = 3;
+
+/// Metadata keys of a saved standardisation (JSON arrays of the column means and
+/// deviations), so a loaded model sees its inputs as it was trained on them.
+const MEAN_KEY: &str = "tapegrad.standardize.mean";
+const STD_KEY: &str = "tapegrad.standardize.std";
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OptimizerKind {
+    /// Plain gradient descent.
+    Gd,
+    /// Gradient descent with momentum (see --momentum, --nesterov).
+    Momentum,
+    /// Adam, or AdamW with --weight-decay (see --beta1, --beta2).
+    Adam,
+}
+
+#[derive(Args)]
+pub(crate) struct TrainArgs {
+    /// CSV file: features in the first columns, a 0/1 label last, optional header.
+    #[arg(long)]
+    data: PathBuf,
+    /// Widths of the hidden layers, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "12,6", value_parser = parse_count)]
+    hidden: Vec<usize>,
+    /// Initializer of the hidden layers' weights, as a spec string.
+    #[arg(long, default_value = "he", value_parser = parse_init)]
+    init: Init,
+    /// Initializer of the output layer's weights.
+    #[arg(long, default_value = "normal:1", value_parser = parse_init)]
+    output_init: Init,
+    /// Activation of the hidden layers: relu, leaky_relu[:A], tanh, sigmoid, identity.
+    #[arg(long, default_value = "relu", value_parser = parse_activation)]
+    activation: Activation,
+    /// Training epochs (0 only with --load: evaluate the loaded parameters).
+    #[arg(long, default_value_t = 1000)]
+    epochs: usize,
+    /// Learning rate.
+    #[arg(long, default_value = "0.01", value_parser = parse_positive)]
+    lr: f64,
+    /// Optimizer.
+    #[arg(long, value_enum, default_value_t = OptimizerKind::Gd)]
+    optimizer: OptimizerKind,
+    /// Momentum coefficient (momentum only), in [0, 1).
+    #[arg(long, default_value = "0.9", value_parser = parse_unit)]
+    momentum: f64,
+    /// Use Nesterov momentum (momentum only).
+    #[arg(long)]
+    nesterov: bool,
+    /// Adam's first-moment decay, in [0, 1).
+    #[arg(long, default_value = "0.9", value_parser = parse_unit)]
+    beta1: f64,
+    /// Adam's second-moment decay, in [0, 1).
+    #[arg(long, default_value = "0.999", value_parser = parse_unit)]
+    beta2: f64,
+    /// AdamW's decoupled weight decay (adam only), ≥ 0.
+    #[arg(long, default_value = "0", value_parser = parse_non_negative)]
+    weight_decay: f64,
+    /// Samples per gradient step, reshuffled every epoch (default: the whole training set).
+    #[arg(long, value_parser = parse_count)]
+    batch_size: Option<usize>,
+    /// Fraction of the samples held out as the test set (seeded), in [0, 1).
+    #[arg(long, default_value = "0.2", value_parser = parse_unit)]
+    test_fraction: f64,
+    /// Seed of the split, the weights and the mini-batch shuffle.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Train on the features as they are instead of standardising them (by default each
+    /// column is centred and scaled with the training set's mean and deviation).
+    #[arg(long)]
+    no_standardize: bool,
+    /// Print the cost every this many epochs (and at the last one).
+    #[arg(long, default_value = "100", value_parser = parse_count)]
+    log_every: usize,
+    /// Folder for the figures.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Print the results as JSON on standard output instead of the report.
+    #[arg(long)]
+    json: bool,
+    /// Save the trained parameters to this safetensors file (written atomically).
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// Start from the parameters in this safetensors file (names and shapes must match the
+    /// network; a standardisation saved with them is reused). Training, if any, continues
+    /// from them with a fresh optimizer state.
+    #[arg(long)]
+    load: Option<PathBuf>,
+}
+
+fn parse_activation(s: &str) -> Result<Activation, String> {
+    s.parse()
+}
+
+/// A number in `[0, 1)`.
+fn parse_unit(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
+        Ok(_) => Err(format!("`{s}` must be at least 0 and less than 1")),
+        Err(_) => Err(format!("`{s}` is not a number")),
+    }
+}
+
+fn parse_non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        Ok(_) => Err(format!("`{s}` must be a finite number ≥ 0")),
+        Err(_) => Err(format!("`{s}` is not a number")),
+    }
+}
+
+/// What one training run produced.
+struct Outcome {
+    data: Dataset,
+    train: Dataset,
+    test: Dataset,
+    model: Sequential,
+    standardizer: Option<Standardizer>,
+    costs: Vec<f64>,
+    train_eval: Evaluation,
+    test_eval: Option<Evaluation>,
+    train_seconds: f64,
+}
+
+pub(crate) fn run(a: TrainArgs) -> CliResult {
+    if a.epochs == 0 && a.load.is_none() {
+        return Err(Failure::Usage(
+            "--epochs 0 trains nothing; use it with --load to evaluate saved parameters".into(),
+        ));
+    }
+    let out = writable_dir(&a.out)?;
+    if let Some(save) = &a.save {
+        check_save_path(save)?;
+    }
+    let usage = |e: &dyn std::fmt::Display| Failure::Usage(e.to_string());
+    let data = load_csv(&a.data).map_err(|e| usage(&e))?;
+    let loaded = a.load.as_ref().map(io::load_params).transpose().map_err(|e| usage(&e))?;
+    let o = train(&a, data, loaded.as_ref())?;
+
+    if let Some(path) = &a.save {
+        io::save_params(path, &o.model.params, &metadata(&a, &o))
+            .map_err(|e| Failure::Runtime(format!("saving parameters: {e}")))?;
+    }
+    if a.json {
+        println!("{}", to_json(&a, &o));
+    } else {
+        print_report(&a, &o);
+    }
+    write_figures(&out, &a, &o).map_err(|e| Failure::Runtime(format!("writing figures to {}: {e}", out.display())))?;
+    if !a.json {
+        println!("figures written to {}", out.display());
+        if let Some(path) = &a.save {
+            println!("parameters saved to {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// The folder of `path` must exist, so that a long run does not end unable to save.
+fn check_save_path(path: &Path) -> CliResult {
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !folder.is_dir() {
+        return Err(Failure::Usage(format!(
+            "cannot save to {}: folder {} does not exist",
+            path.display(),
+            folder.display()
+        )));
+    }
+    if path.is_dir() {
+        return Err(Failure::Usage(format!("cannot save to {}: it is a folder", path.display())));
+    }
+    tempfile::tempfile_in(folder)
+        .map(drop)
+        .map_err(|e| Failure::Usage(format!("cannot save to {}: {e}", path.display())))
+}
+
+fn train(a: &TrainArgs, data: Dataset, loaded: Option<&SavedParams>) -> Result<Outcome, Failure> {
+    let (train, test) = data.split(a.test_fraction, &mut seeded_rng(a.seed, SPLIT_STREAM));
+    if train.is_empty() {
+        return Err(Failure::Usage(format!("{}: no sample left for training", a.data.display())));
+    }
+    let standardizer = match (a.no_standardize, loaded.map(|l| saved_standardizer(l, data.x.cols()))) {
+        (true, _) => None,
+        (false, Some(Some(saved))) => Some(saved?),
+        (false, _) => Some(Standardizer::fit(&train.x)),
+    };
+    let inputs = |d: &Dataset| standardizer.as_ref().map_or_else(|| d.x.clone(), |s| s.apply(&d.x));
+    let (train_x, test_x) = (inputs(&train), inputs(&test));
+
+    let mut rng = seeded_rng(a.seed, WEIGHT_STREAM);
+    let mut model = Sequential::new(data.x.cols());
+    for &width in &a.hidden {
+        model.dense(width, a.activation, &a.init, &mut rng);
+    }
+    model.dense(1, Activation::Identity, &a.output_init, &mut rng);
+    if let Some(saved) = loaded {
+        saved
+            .restore_into(&mut model.params)
+            .map_err(|e| Failure::Usage(format!("{}: {e}", a.load.as_deref().unwrap_or(Path::new("")).display())))?;
+    }
+
+    let mut optimizer: Box<dyn Optimizer> = match a.optimizer {
+        OptimizerKind::Gd => Box::new(GradientDescent { lr: a.lr }),
+        OptimizerKind::Momentum => Box::new(Momentum::new(a.lr, a.momentum, a.nesterov)),
+        OptimizerKind::Adam => Box::new(Adam::with(a.lr, a.beta1, a.beta2, 1e-8, a.weight_decay)),
+    };
+    let opts = FitOptions { batch_size: a.batch_size, shuffle_seed: a.seed, ..FitOptions::epochs(a.epochs) };
+    let start = Instant::now();
+    let history = fit(&mut model, &train_x, &train.y, opts, optimizer.as_mut())
+        .map_err(|e| Failure::Runtime(format!("training stopped: {e}")))?;
+    let train_seconds = start.elapsed().as_secs_f64();
+    let train_eval = evaluate(&model, &train_x, &train.y);
+    let test_eval = (!test.is_empty()).then(|| evaluate(&model, &test_x, &test.y));
+    Ok(Outcome { data, train, test, model, standardizer, costs: history.costs, train_eval, test_eval, train_seconds })
+}
+
+/// The standardisation saved with loaded parameters, if any.
+fn saved_standardizer(saved: &SavedParams, features: usize) -> Option<Result<Standardizer, Failure>> {
+    let (mean, std) = (saved.metadata.get(MEAN_KEY)?, saved.metadata.get(STD_KEY)?);
+    let parse = |s: &str| serde_json::from_str::<Vec<f64>>(s).ok().filter(|v| v.len() == features);
+    Some(match (parse(mean), parse(std)) {
+        (Some(mean), Some(std)) if std.iter().all(|s| s.is_finite() && *s > 0.0) => Ok(Standardizer { mean, std }),
+        _ => Err(Failure::Usage(format!(
+            "the saved standardisation does not fit the data ({features} feature columns); use --no-standardize to ignore it"
+        ))),
+    })
+}
+
+fn metadata(a: &TrainArgs, o: &Outcome) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    let hidden: Vec<String> = a.hidden.iter().map(usize::to_string).collect();
+    m.insert("tapegrad.inputs".into(), o.data.x.cols().to_string());
+    m.insert("tapegrad.hidden".into(), hidden.join(","));
+    m.insert("tapegrad.activation".into(), a.activation.to_string());
+    if let Some(s) = &o.standardizer {
+        m.insert(MEAN_KEY.into(), json!(s.mean).to_string());
+        m.insert(STD_KEY.into(), json!(s.std).to_string());
+    }
+    m
+}
+
+fn optimizer_name(a: &TrainArgs) -> String {
+    match a.optimizer {
+        OptimizerKind::Gd => "gd".into(),
+        OptimizerKind::Momentum => format!("momentum:{}{}", a.momentum, if a.nesterov { " nesterov" } else { "" }),
+        OptimizerKind::Adam if a.weight_decay > 0.0 => {
+            format!("adamw:{},{} weight_decay {}", a.beta1, a.beta2, a.weight_decay)
+        }
+        OptimizerKind::Adam => format!("adam:{},{}", a.beta1, a.beta2),
+    }
+}
+
+fn print_report(a: &TrainArgs, o: &Outcome) {
+    println!(
+        "{}: {} samples, {} features; {} for training, {} for testing{}",
+        a.data.display(),
+        o.data.len(),
+        o.data.x.cols(),
+        o.train.len(),
+        o.test.len(),
+        if o.standardizer.is_some() { ", standardised" } else { "" }
+    );
+    let hidden: Vec<String> = a.hidden.iter().map(usize::to_string).collect();
+    let batch = a.batch_size.map_or("full batch".to_string(), |b| format!("batch size {b}"));
+    println!(
+        "network {}→{}→1, {} hidden init {}, output init {}; {} epochs, {}, lr {}, {batch}",
+        o.data.x.cols(),
+        hidden.join("→"),
+        a.activation,
+        a.init,
+        a.output_init,
+        a.epochs,
+        optimizer_name(a),
+        a.lr
+    );
+    if let Some(path) = &a.load {
+        println!("parameters loaded from {}", path.display());
+    }
+    let last = o.costs.len().saturating_sub(1);
+    for (epoch, cost) in o.costs.iter().enumerate() {
+        if epoch % a.log_every == 0 || epoch == last {
+            println!("cost after epoch {epoch}: {cost:.16}");
+        }
+    }
+    let pct =
+        |e: Option<&Evaluation>, f: fn(&Evaluation) -> f64| e.map_or("-".into(), |e| format!("{:.2}", 100.0 * f(e)));
+    println!("\n{:>15} {:>15} {:>15} {:>15}", "train acc %", "test acc %", "soft train %", "train cost");
+    println!(
+        "{:>15} {:>15} {:>15} {:>15.4}",
+        pct(Some(&o.train_eval), |e| e.accuracy),
+        pct(o.test_eval.as_ref(), |e| e.accuracy),
+        pct(Some(&o.train_eval), |e| e.soft_accuracy),
+        o.train_eval.cost
+    );
+    println!("\ntraining time: {:.3} s", o.train_seconds);
+}
+
+fn to_json(a: &TrainArgs, o: &Outcome) -> serde_json::Value {
+    json!({
+        "data": a.data.display().to_string(),
+        "samples": o.data.len(),
+        "features": o.data.x.cols(),
+        "n_train": o.train.len(),
+        "n_test": o.test.len(),
+        "standardized": o.standardizer.is_some(),
+        "hidden": a.hidden,
+        "activation": a.activation.to_string(),
+        "init": a.init.to_string(),
+        "output_init": a.output_init.to_string(),
+        "optimizer": optimizer_name(a),
+        "epochs": a.epochs,
+        "lr": a.lr,
+        "batch_size": a.batch_size,
+        "seed": a.seed,
+        "costs": o.costs,
+        "final_cost": o.costs.last(),
+        "train_cost": o.train_eval.cost,
+        "train_accuracy": o.train_eval.accuracy,
+        "test_accuracy": o.test_eval.map(|e| e.accuracy),
+        "train_soft_accuracy": o.train_eval.soft_accuracy,
+        "test_soft_accuracy": o.test_eval.map(|e| e.soft_accuracy),
+        "test_cost": o.test_eval.map(|e| e.cost),
+        "train_seconds": o.train_seconds,
+        "loaded": a.load.as_ref().map(|p| p.display().to_string()),
+        "saved": a.save.as_ref().map(|p| p.display().to_string()),
+    })
+}
+
+fn write_figures(out: &Path, a: &TrainArgs, o: &Outcome) -> plots::PlotResult {
+    if !o.costs.is_empty() {
+        let label = format!("{} init {}", optimizer_name(a), a.init);
+        plots::cost_curves(&out.join("cost_curve.svg"), "Cost during training", &[(label, &o.costs[..])])?;
+    }
+    if o.data.x.cols() == 2 {
+        // The figure is drawn in the data's own coordinates: the standardisation is folded
+        // into the first layer, so the model reads raw points.
+        let model = o.standardizer.as_ref().map_or_else(|| o.model.clone(), |s| raw_input_model(&o.model, s));
+        let test = o.test_eval.map_or(String::new(), |e| format!(", test {:.1} %", 100.0 * e.accuracy));
+        let title = format!("train {:.1} %{test}", 100.0 * o.train_eval.accuracy);
+        plots::decision_boundary(&out.join("decision_boundary.svg"), &title, &model, &o.train)?;
+    }
+    Ok(())
+}
+
+/// The model that gives on raw inputs `x` what `model` gives on `s.apply(x)`:
+/// `((x - μ)/σ)·W + b = x·W' + b'` with `W'ᵢⱼ = Wᵢⱼ/σᵢ` and `b'ⱼ = bⱼ - Σᵢ μᵢ·W'ᵢⱼ`.
+fn raw_input_model(model: &Sequential, s: &Standardizer) -> Sequential {
+    let mut raw = model.clone();
+    let first = &model.layers()[0];
+    let name = |i: usize| model.params.get_index(i).expect("layer parameter").0.to_string();
+    let (w_name, b_name) = (name(first.weight_index()), name(first.bias_index()));
+    let w = raw.params.get_mut(&w_name).expect("weight");
+    let cols = w.cols();
+    for (i, row) in w.data_mut().chunks_exact_mut(cols).enumerate() {
+        row.iter_mut().for_each(|v| *v /= s.std[i]);
+    }
+    let w = w.clone();
+    let b = raw.params.get_mut(&b_name).expect("bias");
+    for (j, bj) in b.data_mut().iter_mut().enumerate() {
+        *bj -= (0..w.rows()).map(|i| s.mean[i] * w.get(i, j)).sum::<f64>();
+    }
+    raw
+}
