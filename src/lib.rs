@@ -18,7 +18,12 @@
 //! assert_eq!(grads.wrt(x).item(), 46.0);
 //! ```
 
+// `TrainError` carries the cost history up to a divergence; it is returned at most once
+// per run, so its size costs nothing worth a `Box`.
+#![allow(clippy::result_large_err)]
+
 pub mod data;
+mod dot;
 pub mod experiment;
 pub mod gradcheck;
 pub mod init;
