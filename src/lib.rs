@@ -33,6 +33,7 @@ pub mod optim;
 pub mod params;
 pub mod plots;
 pub mod snapshot;
+pub mod study;
 mod tape;
 mod tensor;
 pub mod train;
