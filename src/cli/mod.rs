@@ -3,6 +3,12 @@
 
 mod compare;
 mod dataset;
+mod depth;
+mod diagnose;
+mod grads;
+mod graph;
+mod page;
+mod progress;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,6 +34,12 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Write a toy data set as CSV (`x1,x2,label`) to standard output.
     Dataset(dataset::DatasetArgs),
+    /// Show every parameter's gradient of the reference network at initialization.
+    Grads(grads::GradsArgs),
+    /// Push random inputs through a deep plain network and watch the signal grow or vanish.
+    Depth(depth::DepthArgs),
+    /// Print the reference network's loss graph in Graphviz DOT.
+    Graph(graph::GraphArgs),
 }
 
 /// A failure, with the exit code it maps to.
@@ -51,6 +63,9 @@ pub(crate) fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Compare(args)) => compare::run(args),
         Some(Command::Dataset(args)) => dataset::run(args),
+        Some(Command::Grads(args)) => grads::run(args),
+        Some(Command::Depth(args)) => depth::run(args),
+        Some(Command::Graph(args)) => graph::run(args),
         None => compare::run(cli.compare),
     };
     match result {
