@@ -196,6 +196,11 @@ fn print_summary(a: &DepthArgs, seeds: &[u64], rows: &[Vec<String>]) {
     }
 }
 
+/// A cost to 4 decimals, or in scientific notation when huge.
+fn cost(x: f64) -> String {
+    if x.abs() < 1e4 { format!("{x:.4}") } else { format!("{x:.3e}") }
+}
+
 const TRAIN_HEADER: [&str; 7] = ["init", "seed", "cost at start", "final cost", "train acc %", "test acc %", "learns?"];
 
 fn training_rows(outcomes: &[TrainOutcome]) -> Vec<Vec<String>> {
@@ -211,8 +216,8 @@ fn training_rows(outcomes: &[TrainOutcome]) -> Vec<Vec<String>> {
             vec![
                 t.init.to_string(),
                 t.seed.to_string(),
-                format!("{:.4}", t.first_cost),
-                format!("{:.4}", t.final_cost),
+                cost(t.first_cost),
+                cost(t.final_cost),
                 format!("{:.1}", 100.0 * t.train_accuracy),
                 format!("{:.1}", 100.0 * t.test_accuracy),
                 learns,

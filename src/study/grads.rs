@@ -138,7 +138,8 @@ impl InitGradients {
         if dead.is_empty() {
             let units = if zeros > 0 {
                 format!(
-                    "; {zeros} of {total} weight entries are exactly 0, from ReLU units that are off on every sample"
+                    "; {zeros} of {total} weight entries are exactly 0: on no sample are both the unit feeding \
+                     them and the ReLU they feed active"
                 )
             } else {
                 String::new()
