@@ -9,7 +9,7 @@ use crate::data::{Dataset, Noise, make_moons};
 use crate::init::{Init, Initializer, seeded_rng};
 use crate::nn::{Activation, BinaryLoss, Sequential};
 use crate::optim::GradientDescent;
-use crate::train::{Evaluation, FitOptions, History, TrainError, evaluate, fit};
+use crate::train::{Evaluation, FitOptions, History, Step, TrainError, evaluate, fit_with};
 
 /// Widths of the reference network, input first.
 pub const LAYERS: [usize; 4] = [2, 12, 6, 1];
@@ -96,11 +96,18 @@ pub struct Run {
 
 /// Trains the reference network once.
 pub fn run(init: Init, seed: u64, setup: &Setup) -> Result<Run, TrainError> {
+    run_with(init, seed, setup, |_| {})
+}
+
+/// Trains the reference network once, letting `observe` see every epoch (see
+/// [`fit_with`]), such as a recorder of training diagnostics.
+pub fn run_with(init: Init, seed: u64, setup: &Setup, observe: impl FnMut(&Step<'_, '_>)) -> Result<Run, TrainError> {
     let (train_set, test_set) = moons(setup, seed);
     let mut model = network(&init, setup, seed);
     let opts = FitOptions { detect_anomaly: setup.detect_anomaly, ..FitOptions::epochs(setup.epochs) };
     let start = Instant::now();
-    let history = fit(&mut model, &train_set.x, &train_set.y, opts, &mut GradientDescent { lr: setup.lr })?;
+    let mut optimizer = GradientDescent { lr: setup.lr };
+    let history = fit_with(&mut model, &train_set.x, &train_set.y, opts, &mut optimizer, observe)?;
     let train_seconds = start.elapsed().as_secs_f64();
     let train = evaluate(&model, &train_set.x, &train_set.y);
     let test = evaluate(&model, &test_set.x, &test_set.y);

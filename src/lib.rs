@@ -20,6 +20,7 @@
 
 pub mod csv;
 pub mod data;
+mod dot;
 pub mod experiment;
 pub mod gradcheck;
 pub mod init;
@@ -30,6 +31,7 @@ pub mod optim;
 pub mod params;
 pub mod plots;
 pub mod snapshot;
+pub mod study;
 mod tape;
 mod tensor;
 pub mod train;

@@ -153,9 +153,22 @@ impl Tape {
         self.anomaly.get()
     }
 
+    /// Calls `f` with each live node's index, op name, parents and value, in tape order
+    /// (for exports such as [`Tape::to_dot`]).
+    pub(crate) fn for_each_node(&self, mut f: impl FnMut(usize, &'static str, &[u32], &Tensor)) {
+        let inner = self.inner.borrow();
+        for (i, node) in inner.nodes[..inner.len].iter().enumerate() {
+            f(i, node.op.name(), &node.parents, &node.value);
+        }
+    }
+
     fn record_leaf(&self, op: Op, fill: impl FnOnce(&mut Tensor)) -> Var<'_> {
         let mut value = self.take_slot();
         fill(&mut value);
+        // A non-finite input (a parameter an update overflowed) is the first anomaly too.
+        if self.detect_anomaly.get() && self.anomaly.get().is_none() && !value.is_finite() {
+            self.anomaly.set(Some(anomaly_at(op, self.len(), false, &[])));
+        }
         self.store(op, SmallVec::new(), value, matches!(op, Op::Leaf))
     }
 
@@ -336,6 +349,18 @@ impl<'t> Gradients<'t> {
         assert!(i < self.len, "Gradients::wrt: node {i} was recorded after backward ran");
         assert!(self.has[i], "Gradients::wrt: node {i} is a constant and has no gradient");
         &self.grads[i]
+    }
+}
+
+impl<'t> Gradients<'t> {
+    /// The tape these gradients belong to.
+    pub(crate) fn tape(&self) -> &'t Tape {
+        self.tape
+    }
+
+    /// The gradient of node `index`, if it has one (constants and later nodes do not).
+    pub(crate) fn by_index(&self, index: usize) -> Option<&Tensor> {
+        (index < self.len && self.has[index]).then(|| &self.grads[index])
     }
 }
 

@@ -10,8 +10,12 @@ use tapegrad::experiment::{self, Run, Setup};
 use tapegrad::init::Init;
 use tapegrad::nn::BinaryLoss;
 use tapegrad::plots;
+use tapegrad::study::diagnostics::{Record, Recorder};
+use tapegrad::train::Step;
 
-use super::{CliResult, Failure, file_stem, parse_count, parse_init, parse_loss, parse_positive, writable_dir};
+use super::page::{self, ComparePage};
+use super::writable_dir;
+use super::{CliResult, Failure, diagnose, file_stem, parse_count, parse_init, parse_loss, parse_positive, progress};
 
 #[derive(Args)]
 pub(crate) struct CompareArgs {
@@ -45,30 +49,82 @@ pub(crate) struct CompareArgs {
     /// Print the results as JSON on standard output instead of the report.
     #[arg(long)]
     json: bool,
+    /// Record per-layer diagnostics (activations, dead ReLUs, distinct units, gradient
+    /// norms, update ratios), print them and plot them.
+    #[arg(long)]
+    diagnostics: bool,
+    /// Stop at the first NaN or infinity and name the op and epoch that made it.
+    #[arg(long)]
+    detect_anomaly: bool,
 }
 
 pub(crate) fn run(a: CompareArgs) -> CliResult {
     let out = writable_dir(&a.out)?;
-    let setup = Setup { epochs: a.epochs, lr: a.lr, output_init: a.output_init, loss: a.loss, ..Setup::default() };
+    let setup = Setup {
+        epochs: a.epochs,
+        lr: a.lr,
+        output_init: a.output_init,
+        loss: a.loss,
+        detect_anomaly: a.detect_anomaly,
+        ..Setup::default()
+    };
     let jobs: Vec<(Init, u64)> =
         a.init.iter().flat_map(|&init| (0..a.seeds as u64).map(move |s| (init, a.seed + s))).collect();
     let start = Instant::now();
-    let runs: Vec<Run> = jobs
+    let bar = progress::bar((jobs.len() * a.epochs) as u64, "training", a.json);
+    let every = (a.log_every / 10).max(1);
+    let results: Vec<(Run, Vec<Record>)> = jobs
         .par_iter()
-        .map(|&(init, seed)| experiment::run(init, seed, &setup))
-        .collect::<Result<_, _>>()
-        .map_err(|e| Failure::Runtime(e.to_string()))?;
+        .map(|&(init, seed)| {
+            let mut recorder = (a.diagnostics && seed == a.seed)
+                .then(|| Recorder::new(experiment::moons(&setup, seed).0.x, every, a.epochs));
+            let observe = |s: &Step<'_, '_>| {
+                bar.inc(1);
+                if let Some(r) = recorder.as_mut() {
+                    r.observe(s);
+                }
+            };
+            let run = experiment::run_with(init, seed, &setup, observe)
+                .map_err(|e| Failure::Runtime(format!("hidden init {init}, seed {seed}: {e}")))?;
+            Ok((run, recorder.map(Recorder::into_records).unwrap_or_default()))
+        })
+        .collect::<Result<_, Failure>>()?;
+    bar.finish_and_clear();
     let wall = start.elapsed().as_secs_f64();
+    let (runs, records): (Vec<Run>, Vec<Vec<Record>>) = results.into_iter().unzip();
+    let diagnostics: Vec<(&Run, &[Record])> =
+        runs.iter().zip(&records).filter(|(_, r)| !r.is_empty()).map(|(run, r)| (run, &r[..])).collect();
 
     if a.json {
         println!("{}", to_json(&a, &runs));
     } else {
         print_report(&a, &runs, wall);
     }
-    write_figures(&out, &a, &runs)
-        .map_err(|e| Failure::Runtime(format!("writing figures to {}: {e}", out.display())))?;
+    let figure_error =
+        |e: Box<dyn std::error::Error>| Failure::Runtime(format!("writing figures to {}: {e}", out.display()));
+    let mut figures = write_figures(&out, &a, &runs).map_err(figure_error)?;
+    if !diagnostics.is_empty() {
+        if !a.json {
+            println!();
+            diagnose::print(&diagnostics, a.log_every);
+        }
+        figures.extend(diagnose::plot(&out, &diagnostics).map_err(figure_error)?);
+    }
+    let settings = format!("loss {}, {} epochs, lr {}, output layer {}", a.loss, a.epochs, a.lr, a.output_init);
+    let page = ComparePage {
+        inits: &a.init,
+        seed: a.seed,
+        seeds: a.seeds,
+        settings,
+        log_every: a.log_every,
+        runs: &runs,
+        diagnostics: &diagnostics,
+        figures: &figures,
+        wall,
+    };
+    let index = page::write_compare(&out, &page)?;
     if !a.json {
-        println!("\nfigures written to {}", out.display());
+        println!("\nfigures and {} written to {}", index.display(), out.display());
     }
     Ok(())
 }
@@ -116,7 +172,7 @@ fn print_report(a: &CompareArgs, runs: &[Run], wall: f64) {
 }
 
 /// One line on what a run shows.
-fn note(r: &Run) -> String {
+pub(super) fn note(r: &Run) -> String {
     let (first, last) = (r.history.costs[0], r.history.last().unwrap_or(f64::NAN));
     if first == last {
         return format!("stuck: cost {last:.6} at every epoch, every hidden weight gradient is exactly 0");
@@ -127,7 +183,7 @@ fn note(r: &Run) -> String {
     format!("trains: cost {first:.3} → {last:.3}")
 }
 
-fn mean_std(xs: &[f64]) -> (f64, f64) {
+pub(super) fn mean_std(xs: &[f64]) -> (f64, f64) {
     let n = xs.len() as f64;
     let mean = xs.iter().sum::<f64>() / n;
     let var = if xs.len() > 1 { xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
@@ -160,16 +216,23 @@ fn to_json(a: &CompareArgs, runs: &[Run]) -> serde_json::Value {
     })
 }
 
-fn write_figures(out: &std::path::Path, a: &CompareArgs, runs: &[Run]) -> plots::PlotResult {
+/// Writes the cost curves and decision boundaries; returns the files written.
+fn write_figures(
+    out: &std::path::Path,
+    a: &CompareArgs,
+    runs: &[Run],
+) -> Result<Vec<PathBuf>, Box<dyn std::error::Error>> {
     let firsts: Vec<&Run> = runs.iter().filter(|r| r.seed == a.seed).collect();
     let curves: Vec<(String, &[f64])> = firsts.iter().map(|r| (r.init.to_string(), &r.history.costs[..])).collect();
-    plots::cost_curves(&out.join("cost_curves.svg"), "Cost during training", &curves)?;
+    let mut files = vec![out.join("cost_curves.svg")];
+    plots::cost_curves(&files[0], "Cost during training", &curves)?;
     let setup = Setup::default();
     for r in firsts {
         let (train, _) = experiment::moons(&Setup { n_test: 0, ..setup }, r.seed);
         let title = format!("hidden init {} — train {:.1} %", r.init, 100.0 * r.train.accuracy);
         let path = out.join(format!("boundary_{}.svg", file_stem(&r.init.to_string())));
         plots::decision_boundary(&path, &title, &r.model, &train)?;
+        files.push(path);
     }
-    Ok(())
+    Ok(files)
 }

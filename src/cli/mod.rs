@@ -3,6 +3,12 @@
 
 mod compare;
 mod dataset;
+mod depth;
+mod diagnose;
+mod grads;
+mod graph;
+mod page;
+mod progress;
 mod train;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +37,12 @@ enum Command {
     Dataset(dataset::DatasetArgs),
     /// Train a classifier on a CSV file (features, then a 0/1 label), and save or load it.
     Train(train::TrainArgs),
+    /// Show every parameter's gradient of the reference network at initialization.
+    Grads(grads::GradsArgs),
+    /// Push random inputs through a deep plain network and watch the signal grow or vanish.
+    Depth(depth::DepthArgs),
+    /// Print the reference network's loss graph in Graphviz DOT.
+    Graph(graph::GraphArgs),
 }
 
 /// A failure, with the exit code it maps to.
@@ -55,6 +67,9 @@ pub(crate) fn main() -> ExitCode {
         Some(Command::Compare(args)) => compare::run(args),
         Some(Command::Dataset(args)) => dataset::run(args),
         Some(Command::Train(args)) => train::run(args),
+        Some(Command::Grads(args)) => grads::run(args),
+        Some(Command::Depth(args)) => depth::run(args),
+        Some(Command::Graph(args)) => graph::run(args),
         None => compare::run(cli.compare),
     };
     match result {

@@ -1,0 +1,111 @@
+//! The `index.html` that `compare` and `depth` write into their output folder: one
+//! self-contained page with the command line, the results, the cost log and every
+//! figure of the run inlined.
+
+use std::path::{Path, PathBuf};
+
+use tapegrad::experiment::Run;
+use tapegrad::init::Init;
+use tapegrad::study::diagnostics::Record;
+use tapegrad::study::report::{Report, command_line};
+
+use super::Failure;
+use super::compare::{mean_std, note};
+use super::diagnose;
+
+/// What the `compare` page shows.
+pub(crate) struct ComparePage<'a> {
+    pub(crate) inits: &'a [Init],
+    pub(crate) seed: u64,
+    pub(crate) seeds: usize,
+    /// One line with the loss, epochs, learning rate and output initializer.
+    pub(crate) settings: String,
+    pub(crate) log_every: usize,
+    pub(crate) runs: &'a [Run],
+    pub(crate) diagnostics: &'a [(&'a Run, &'a [Record])],
+    pub(crate) figures: &'a [PathBuf],
+    pub(crate) wall: f64,
+}
+
+/// Starts a page with the command line and seeds that reproduce it.
+pub(crate) fn start(title: &str, seeds: &str) -> Report {
+    let mut report = Report::new(title);
+    report.heading("Command").code(command_line()).paragraph(seeds.to_string());
+    report
+}
+
+/// Inlines `figures`, writes `index.html` into `out` and returns its path.
+pub(crate) fn finish(out: &Path, mut report: Report, figures: &[PathBuf]) -> Result<PathBuf, Failure> {
+    report.heading("Figures");
+    for path in figures {
+        let svg = std::fs::read_to_string(path)
+            .map_err(|e| Failure::Runtime(format!("reading figure {}: {e}", path.display())))?;
+        let name = path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        report.figure(name, &svg);
+    }
+    let path = out.join("index.html");
+    std::fs::write(&path, report.to_html())
+        .map_err(|e| Failure::Runtime(format!("writing {}: {e}", path.display())))?;
+    Ok(path)
+}
+
+/// Writes the `compare` run's `index.html`.
+pub(crate) fn write_compare(out: &Path, p: &ComparePage<'_>) -> Result<PathBuf, Failure> {
+    let seeds = if p.seeds > 1 {
+        format!("Seeds {} to {} (mean ± std over {} seeds).", p.seed, p.seed + p.seeds as u64 - 1, p.seeds)
+    } else {
+        format!("Seed {}.", p.seed)
+    };
+    let mut report = start("tapegrad compare: the initialization experiment", &seeds);
+    report.heading("Results").paragraph(p.settings.clone());
+    let rows: Vec<Vec<String>> = p
+        .inits
+        .iter()
+        .map(|init| {
+            let mine: Vec<&Run> = p.runs.iter().filter(|r| r.init == *init).collect();
+            let col = |f: &dyn Fn(&Run) -> f64, digits: usize| {
+                let (m, s) = mean_std(&mine.iter().map(|r| f(r)).collect::<Vec<_>>());
+                if p.seeds > 1 { format!("{m:.digits$} ± {s:.digits$}") } else { format!("{m:.digits$}") }
+            };
+            vec![
+                init.to_string(),
+                col(&|r| 100.0 * r.train.accuracy, 2),
+                col(&|r| 100.0 * r.test.accuracy, 2),
+                col(&|r| 100.0 * r.train.soft_accuracy, 2),
+                col(&|r| r.history.last().unwrap_or(f64::NAN), 4),
+                note(mine[0]),
+            ]
+        })
+        .collect();
+    report.table(&["hidden init", "train acc %", "test acc %", "soft train %", "final cost", "note"], &rows);
+    let train: f64 = p.runs.iter().map(|r| r.train_seconds).sum();
+    report.paragraph(format!("Training time: {train:.3} s over {} runs ({:.3} s wall clock).", p.runs.len(), p.wall));
+
+    report.heading(format!("Cost log (seed {})", p.seed));
+    let firsts: Vec<&Run> = p.runs.iter().filter(|r| r.seed == p.seed).collect();
+    let epochs = firsts.iter().map(|r| r.history.costs.len()).max().unwrap_or(0);
+    let mut header = vec!["epoch".to_string()];
+    header.extend(firsts.iter().map(|r| r.init.to_string()));
+    let log: Vec<Vec<String>> = (0..epochs)
+        .filter(|e| e % p.log_every == 0 || e + 1 == epochs)
+        .map(|e| {
+            let mut row = vec![e.to_string()];
+            row.extend(firsts.iter().map(|r| r.history.costs.get(e).map_or("-".into(), |c| format!("{c:.6}"))));
+            row
+        })
+        .collect();
+    report.table(&header, &log);
+
+    if !p.diagnostics.is_empty() {
+        report.heading("Diagnostics at the first and last epoch");
+        for (run, records) in p.diagnostics {
+            let (first, last) = (records.first().map(|r| r.epoch), records.last().map(|r| r.epoch));
+            report.paragraph(format!("Hidden init {}, seed {}.", run.init, run.seed));
+            report.table(
+                &diagnose::HEADER,
+                &diagnose::rows(records, |r| Some(r.epoch) == first || Some(r.epoch) == last),
+            );
+        }
+    }
+    finish(out, report, p.figures)
+}

@@ -1,0 +1,206 @@
+//! Training diagnostics: at each log point of a run, per layer, the statistics that show
+//! whether an initialization lets the network learn — activation mean and spread, dead
+//! ReLUs, how many units are still copies of each other, gradient norm and the
+//! update-to-data ratio.
+//!
+//! ```
+//! use tapegrad::experiment::{Setup, moons, network};
+//! use tapegrad::init::Init;
+//! use tapegrad::prelude::*;
+//! use tapegrad::study::diagnostics::Recorder;
+//!
+//! let setup = Setup { n_train: 40, ..Setup::default() };
+//! let (train, _) = moons(&setup, 0);
+//! let mut model = network(&Init::Zeros, &setup, 0);
+//! let mut recorder = Recorder::new(train.x.clone(), 5, 10);
+//! let opts = FitOptions::epochs(10);
+//! fit_with(&mut model, &train.x, &train.y, opts, &mut GradientDescent { lr: 0.01 }, |s| recorder.observe(s)).unwrap();
+//! let epochs: Vec<usize> = recorder.records().iter().map(|r| r.epoch).collect();
+//! assert_eq!(epochs, [0, 5, 9]);
+//! // Zero initialization: all 12 units of the first layer are one unit, repeated.
+//! assert_eq!(recorder.records()[2].layers[0].distinct_units, 1);
+//! ```
+
+use crate::nn::{Activation, Sequential};
+use crate::tape::Tape;
+use crate::tensor::Tensor;
+use crate::train::Step;
+
+/// Two units whose incoming weights and bias differ by at most this are the same unit.
+pub const SYMMETRY_TOLERANCE: f64 = 1e-12;
+
+/// One layer's statistics at one log point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerDiagnostics {
+    /// Layer number, from 0.
+    pub layer: usize,
+    /// Mean of the layer's outputs (after its activation) over samples and units.
+    pub activation_mean: f64,
+    /// Standard deviation of the layer's outputs over samples and units.
+    pub activation_std: f64,
+    /// For ReLU layers, the fraction of units that output 0 on every sample.
+    pub dead_fraction: Option<f64>,
+    /// Number of units left once units with identical incoming weights and bias (up to
+    /// [`SYMMETRY_TOLERANCE`]) are counted as one.
+    pub distinct_units: usize,
+    /// Number of units.
+    pub units: usize,
+    /// L2 norm of the weight gradient.
+    pub grad_norm: f64,
+    /// `‖lr·g‖ / ‖W‖` for the weight: how far one step moves it, relative to its size (0
+    /// when both are 0, infinite when only the weight is 0).
+    pub update_ratio: f64,
+}
+
+/// The statistics of every layer at one epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    /// The epoch, from 0.
+    pub epoch: usize,
+    /// The cost at that epoch, before its update.
+    pub cost: f64,
+    /// One entry per layer, in order.
+    pub layers: Vec<LayerDiagnostics>,
+}
+
+/// Measures every layer of `model` on inputs `x`, given the gradient of each layer's
+/// weight (in layer order) and the learning rate. The activations are computed on a tape
+/// of their own.
+///
+/// # Panics
+/// If `weight_grads` does not hold one gradient per layer.
+pub fn measure(model: &Sequential, x: &Tensor, weight_grads: &[&Tensor], lr: f64) -> Vec<LayerDiagnostics> {
+    assert_eq!(weight_grads.len(), model.layers().len(), "measure: one weight gradient per layer");
+    let tape = Tape::new();
+    let vars = model.params.leaves(&tape);
+    let mut h = tape.constant_from(x);
+    let mut out = Vec::with_capacity(model.layers().len());
+    for (i, (layer, g)) in model.layers().iter().zip(weight_grads).enumerate() {
+        h = layer.forward(&vars, h);
+        let a = h.value();
+        let (mean, std) = mean_std(a.data());
+        let dead_fraction = (layer.activation == Activation::Relu).then(|| {
+            let dead = (0..a.cols()).filter(|&j| (0..a.rows()).all(|r| a.get(r, j) == 0.0)).count();
+            dead as f64 / a.cols() as f64
+        });
+        let (_, w) = model.params.get_index(layer.weight_index()).expect("the layer's weight is in the store");
+        let (_, b) = model.params.get_index(layer.bias_index()).expect("the layer's bias is in the store");
+        let (w_norm, step) = (w.norm(), lr * g.norm());
+        let update_ratio = if w_norm > 0.0 {
+            step / w_norm
+        } else if step == 0.0 {
+            0.0
+        } else {
+            f64::INFINITY
+        };
+        out.push(LayerDiagnostics {
+            layer: i,
+            activation_mean: mean,
+            activation_std: std,
+            dead_fraction,
+            distinct_units: distinct_units(w, b, SYMMETRY_TOLERANCE),
+            units: layer.outputs,
+            grad_norm: g.norm(),
+            update_ratio,
+        });
+    }
+    out
+}
+
+/// Number of distinct units of a dense layer: units `j` and `k` are the same when every
+/// entry of weight columns `j` and `k` and of biases `j` and `k` differ by at most `tol`.
+pub fn distinct_units(weight: &Tensor, bias: &Tensor, tol: f64) -> usize {
+    let unit = |j: usize| (0..weight.rows()).map(move |r| weight.get(r, j)).chain(std::iter::once(bias.get(0, j)));
+    let mut representatives: Vec<usize> = Vec::new();
+    for j in 0..weight.cols() {
+        if !representatives.iter().any(|&k| unit(j).zip(unit(k)).all(|(a, b)| (a - b).abs() <= tol)) {
+            representatives.push(j);
+        }
+    }
+    representatives.len()
+}
+
+fn mean_std(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+/// Records [`Record`]s during [`crate::train::fit_with`]: pass `|s| recorder.observe(s)`
+/// as the observer. Log points are every `every` epochs and the last epoch.
+#[derive(Clone, Debug)]
+pub struct Recorder {
+    x: Tensor,
+    every: usize,
+    last_epoch: usize,
+    records: Vec<Record>,
+}
+
+impl Recorder {
+    /// A recorder measuring activations on `x` every `every` epochs (at least 1) of a run
+    /// of `epochs` epochs.
+    pub fn new(x: Tensor, every: usize, epochs: usize) -> Recorder {
+        Recorder { x, every: every.max(1), last_epoch: epochs.saturating_sub(1), records: Vec::new() }
+    }
+
+    /// Whether `epoch` is a log point.
+    pub fn is_log_point(&self, epoch: usize) -> bool {
+        epoch % self.every == 0 || epoch == self.last_epoch
+    }
+
+    /// Takes the measurements of a training step, if it is a log point.
+    pub fn observe(&mut self, step: &Step<'_, '_>) {
+        if !self.is_log_point(step.epoch) {
+            return;
+        }
+        let grads: Vec<&Tensor> =
+            step.model.layers().iter().map(|l| step.grads.wrt(step.params[l.weight_index()])).collect();
+        let layers = measure(step.model, &self.x, &grads, step.lr);
+        self.records.push(Record { epoch: step.epoch, cost: step.cost, layers });
+    }
+
+    /// The records so far, in epoch order.
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// The records, by value.
+    pub fn into_records(self) -> Vec<Record> {
+        self.records
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::init::{Init, seeded_rng};
+
+    #[test]
+    fn identical_columns_count_once_and_the_bias_separates_units() {
+        let w = Tensor::from_vec(2, 4, vec![1.0, 1.0, 2.0, 1.0, 3.0, 3.0 + 1e-13, 3.0, 3.0]);
+        assert_eq!(distinct_units(&w, &Tensor::zeros(1, 4), 1e-12), 2, "columns 0, 1 and 3 are one unit");
+        let b = Tensor::from_vec(1, 4, vec![0.0, 0.0, 0.0, 0.5]);
+        assert_eq!(distinct_units(&w, &b, 1e-12), 3, "a different bias makes column 3 its own unit");
+    }
+
+    #[test]
+    fn measure_reports_dead_units_and_update_ratios() {
+        let mut model = Sequential::new(2);
+        let mut rng = seeded_rng(0, 0);
+        // Weights of 1 and a bias of -10 switch the first layer off on small inputs.
+        model.dense_with_bias(3, Activation::Relu, &Init::Constant(1.0), &Init::Constant(-10.0), &mut rng);
+        model.dense(1, Activation::Identity, &Init::Zeros, &mut rng);
+        let x = Tensor::from_vec(2, 2, vec![1.0, 2.0, -1.0, 0.5]);
+        let g0 = Tensor::full(2, 3, 0.5);
+        let g1 = Tensor::full(3, 1, 2.0);
+        let d = measure(&model, &x, &[&g0, &g1], 0.1);
+        assert_eq!(d[0].dead_fraction, Some(1.0));
+        assert_eq!(d[0].distinct_units, 1);
+        assert_eq!((d[0].activation_mean, d[0].activation_std), (0.0, 0.0));
+        // ‖0.1·g0‖ = 0.1·√(6·0.25), ‖W‖ = √6.
+        assert!((d[0].update_ratio - 0.1 * 1.5f64.sqrt() / 6f64.sqrt()).abs() < 1e-15);
+        assert_eq!(d[1].dead_fraction, None, "only ReLU layers have dead units");
+        assert_eq!(d[1].update_ratio, f64::INFINITY, "a zero weight with a non-zero step");
+    }
+}

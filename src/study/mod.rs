@@ -1,0 +1,41 @@
+//! Instruments that explain what an initialization does to a network, each returning
+//! plain data that the CLI prints, plots and writes as JSON:
+//!
+//! - [`grads`]: every parameter's gradient at initialization on the reference network,
+//!   and why zero initialization leaves it exactly 0;
+//! - [`diagnostics`]: a recorder for [`crate::train::fit_with`] with per-layer activation
+//!   statistics, dead ReLUs, symmetric units, gradient norms and update-to-data ratios;
+//! - [`depth`]: how activations and gradients grow or vanish through a deep plain
+//!   network, and whether it still trains;
+//! - [`report`]: a self-contained HTML page holding a run's tables and figures.
+//!
+//! The first non-finite value of a run is found by [`crate::Tape::detect_anomaly`], and a
+//! tape's graph is exported by [`crate::Tape::to_dot`].
+
+pub mod depth;
+pub mod diagnostics;
+pub mod grads;
+pub mod report;
+
+/// The median of `xs` (NaN for an empty slice); NaNs sort last.
+pub fn median(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 { v[m] } else { (v[m - 1] + v[m]) / 2.0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+}
