@@ -145,34 +145,47 @@ fn print_report(a: &CompareArgs, runs: &[Run], wall: f64) {
     }
     let seeds = if a.seeds > 1 { format!("mean ± std over {} seeds", a.seeds) } else { format!("seed {}", a.seed) };
     println!("loss {}, {} epochs, lr {}, output layer {} ({seeds})", a.loss, a.epochs, a.lr, a.output_init);
-    println!(
-        "{:<16} {:>15} {:>15} {:>15} {:>15}  note",
-        "hidden init", "train acc %", "test acc %", "soft train %", "final cost"
-    );
-    for init in &a.init {
-        let mine: Vec<&Run> = runs.iter().filter(|r| r.init == *init).collect();
-        let col = |f: &dyn Fn(&Run) -> f64, scale: f64| {
-            let (m, s) = mean_std(&mine.iter().map(|r| f(r) * scale).collect::<Vec<_>>());
-            let digits = if scale == 1.0 { 4 } else { 2 };
-            if a.seeds > 1 { format!("{m:.digits$} ± {s:.digits$}") } else { format!("{m:.digits$}") }
-        };
-        println!(
-            "{:<16} {:>15} {:>15} {:>15} {:>15} {:>15}  {}",
-            init.to_string(),
-            col(&|r| r.train.accuracy, 100.0),
-            col(&|r| r.test.accuracy, 100.0),
-            col(&|r| r.train.soft_accuracy, 100.0),
-            col(&|r| r.test.soft_accuracy, 100.0),
-            col(&|r| r.history.last().unwrap_or(f64::NAN), 1.0),
-            note(mine[0]),
-        );
+    let (header, rows) = results_table(&a.init, runs, a.seeds);
+    let line = |cells: &[String]| {
+        let numbers: Vec<String> = cells[1..cells.len() - 1].iter().map(|c| format!("{c:>15}")).collect();
+        format!("{:<16} {}  {}", cells[0], numbers.join(" "), cells[cells.len() - 1])
+    };
+    println!("{}", line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>()));
+    for row in &rows {
+        println!("{}", line(row));
     }
     let train: f64 = runs.iter().map(|r| r.train_seconds).sum();
     println!("\ntraining time: {train:.3} s over {} runs ({wall:.3} s wall clock)", runs.len());
 }
 
+/// The results table: its header and one row per initializer, each cell the mean (± std
+/// over seeds, with several) of the runs of that initializer.
+pub(super) fn results_table(inits: &[Init], runs: &[Run], seeds: usize) -> ([&'static str; 7], Vec<Vec<String>>) {
+    let header = ["hidden init", "train acc %", "test acc %", "soft train %", "soft test %", "final cost", "note"];
+    let rows = inits
+        .iter()
+        .map(|init| {
+            let mine: Vec<&Run> = runs.iter().filter(|r| r.init == *init).collect();
+            let col = |f: &dyn Fn(&Run) -> f64, digits: usize| {
+                let (m, s) = mean_std(&mine.iter().map(|r| f(r)).collect::<Vec<_>>());
+                if seeds > 1 { format!("{m:.digits$} ± {s:.digits$}") } else { format!("{m:.digits$}") }
+            };
+            vec![
+                init.to_string(),
+                col(&|r| 100.0 * r.train.accuracy, 2),
+                col(&|r| 100.0 * r.test.accuracy, 2),
+                col(&|r| 100.0 * r.train.soft_accuracy, 2),
+                col(&|r| 100.0 * r.test.soft_accuracy, 2),
+                col(&|r| r.history.last().unwrap_or(f64::NAN), 4),
+                note(mine[0]),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
 /// One line on what a run shows.
-pub(super) fn note(r: &Run) -> String {
+fn note(r: &Run) -> String {
     let (first, last) = (r.history.costs[0], r.history.last().unwrap_or(f64::NAN));
     if first == last {
         return format!("stuck: cost {last:.6} at every epoch, every hidden weight gradient is exactly 0");
@@ -183,7 +196,7 @@ pub(super) fn note(r: &Run) -> String {
     format!("trains: cost {first:.3} → {last:.3}")
 }
 
-pub(super) fn mean_std(xs: &[f64]) -> (f64, f64) {
+fn mean_std(xs: &[f64]) -> (f64, f64) {
     let n = xs.len() as f64;
     let mean = xs.iter().sum::<f64>() / n;
     let var = if xs.len() > 1 { xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };

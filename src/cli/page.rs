@@ -10,7 +10,7 @@ use tapegrad::study::diagnostics::Record;
 use tapegrad::study::report::{Report, command_line};
 
 use super::Failure;
-use super::compare::{mean_std, note};
+use super::compare::results_table;
 use super::diagnose;
 
 /// What the `compare` page shows.
@@ -58,26 +58,8 @@ pub(crate) fn write_compare(out: &Path, p: &ComparePage<'_>) -> Result<PathBuf, 
     };
     let mut report = start("tapegrad compare: the initialization experiment", &seeds);
     report.heading("Results").paragraph(p.settings.clone());
-    let rows: Vec<Vec<String>> = p
-        .inits
-        .iter()
-        .map(|init| {
-            let mine: Vec<&Run> = p.runs.iter().filter(|r| r.init == *init).collect();
-            let col = |f: &dyn Fn(&Run) -> f64, digits: usize| {
-                let (m, s) = mean_std(&mine.iter().map(|r| f(r)).collect::<Vec<_>>());
-                if p.seeds > 1 { format!("{m:.digits$} ± {s:.digits$}") } else { format!("{m:.digits$}") }
-            };
-            vec![
-                init.to_string(),
-                col(&|r| 100.0 * r.train.accuracy, 2),
-                col(&|r| 100.0 * r.test.accuracy, 2),
-                col(&|r| 100.0 * r.train.soft_accuracy, 2),
-                col(&|r| r.history.last().unwrap_or(f64::NAN), 4),
-                note(mine[0]),
-            ]
-        })
-        .collect();
-    report.table(&["hidden init", "train acc %", "test acc %", "soft train %", "final cost", "note"], &rows);
+    let (header, rows) = results_table(p.inits, p.runs, p.seeds);
+    report.table(&header, &rows);
     let train: f64 = p.runs.iter().map(|r| r.train_seconds).sum();
     report.paragraph(format!("Training time: {train:.3} s over {} runs ({:.3} s wall clock).", p.runs.len(), p.wall));
 
