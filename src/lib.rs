@@ -43,6 +43,10 @@ pub use tensor::Tensor;
 #[cfg(doctest)]
 pub struct GuideDoctests;
 
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 /// The names most programs need: `use tapegrad::prelude::*;`.
 pub mod prelude {
     pub use crate::data::{Dataset, Noise, make_circles, make_moons};
