@@ -163,59 +163,65 @@ impl Tape {
     }
 
     fn record_leaf(&self, op: Op, fill: impl FnOnce(&mut Tensor)) -> Var<'_> {
-        let mut value = self.take_slot();
+        let mut inner = self.inner.borrow_mut();
+        let mut value = inner.take_slot();
         fill(&mut value);
         // A non-finite input (a parameter an update overflowed) is the first anomaly too.
         if self.detect_anomaly.get() && self.anomaly.get().is_none() && !value.is_finite() {
-            self.anomaly.set(Some(anomaly_at(op, self.len(), false, &[])));
+            self.anomaly.set(Some(anomaly_at(op, inner.len, false, &[])));
         }
-        self.store(op, SmallVec::new(), value, matches!(op, Op::Leaf))
+        let index = inner.store(op, SmallVec::new(), value, matches!(op, Op::Leaf));
+        Var { tape: self, index }
     }
 
     /// Records `op` applied to `parents`, computing its value in a reused buffer.
     pub(crate) fn record<'t>(&'t self, op: Op, parents: &[Var<'t>]) -> Var<'t> {
+        let mut ids: SmallVec<[u32; 2]> = SmallVec::new();
         for p in parents {
             assert!(
                 std::ptr::eq(p.tape, self),
                 "{}: an operand belongs to another tape (Vars from different tapes cannot be combined)",
                 op.name()
             );
+            ids.push(p.index);
         }
-        let mut value = self.take_slot();
-        let needs_grad;
-        {
-            let inner = self.inner.borrow();
-            let inputs: SmallVec<[&Tensor; 3]> = parents.iter().map(|p| &inner.nodes[p.index as usize].value).collect();
-            op.forward(&inputs, &mut value);
-            needs_grad = parents.iter().any(|p| inner.nodes[p.index as usize].needs_grad);
-            if self.detect_anomaly.get() && self.anomaly.get().is_none() && !value.is_finite() {
-                let node = inner.len;
-                self.anomaly.set(Some(anomaly_at(op, node, false, &inputs)));
-            }
-        }
-        let parents = parents.iter().map(|p| p.index).collect();
-        self.store(op, parents, value, needs_grad)
-    }
-
-    /// The buffer of the next slot, empty if the slot is new.
-    fn take_slot(&self) -> Tensor {
+        // One borrow for the whole record: it is the per-node cost of scalar code.
         let mut inner = self.inner.borrow_mut();
-        let len = inner.len;
-        inner.nodes.get_mut(len).map(|n| mem::take(&mut n.value)).unwrap_or_default()
-    }
-
-    fn store(&self, op: Op, parents: SmallVec<[u32; 2]>, value: Tensor, needs_grad: bool) -> Var<'_> {
-        let mut inner = self.inner.borrow_mut();
-        let index = inner.len;
-        let node = Node { op, parents, value, needs_grad };
-        if index < inner.nodes.len() {
-            inner.nodes[index] = node;
-        } else {
-            inner.nodes.push(node);
+        let mut value = inner.take_slot();
+        let mut inputs: SmallVec<[&Tensor; 3]> = SmallVec::new();
+        let mut needs_grad = false;
+        for &i in &ids {
+            let node = &inner.nodes[i as usize];
+            inputs.push(&node.value);
+            needs_grad |= node.needs_grad;
         }
-        inner.len += 1;
-        let index = u32::try_from(index).expect("Tape: more than u32::MAX nodes");
+        op.forward(&inputs, &mut value);
+        if self.detect_anomaly.get() && self.anomaly.get().is_none() && !value.is_finite() {
+            self.anomaly.set(Some(anomaly_at(op, inner.len, false, &inputs)));
+        }
+        drop(inputs);
+        let index = inner.store(op, ids, value, needs_grad);
         Var { tape: self, index }
+    }
+}
+
+impl Inner {
+    /// The buffer of the next slot, empty if the slot is new.
+    fn take_slot(&mut self) -> Tensor {
+        self.nodes.get_mut(self.len).map(|n| mem::take(&mut n.value)).unwrap_or_default()
+    }
+
+    /// Appends a node; returns its index.
+    fn store(&mut self, op: Op, parents: SmallVec<[u32; 2]>, value: Tensor, needs_grad: bool) -> u32 {
+        let index = self.len;
+        let node = Node { op, parents, value, needs_grad };
+        if index < self.nodes.len() {
+            self.nodes[index] = node;
+        } else {
+            self.nodes.push(node);
+        }
+        self.len += 1;
+        u32::try_from(index).expect("Tape: more than u32::MAX nodes")
     }
 }
 
@@ -263,10 +269,16 @@ impl<'t> Var<'t> {
 
     /// Records `op` with `self` and `others` as parents.
     pub(crate) fn apply(self, op: Op, others: &[Var<'t>]) -> Var<'t> {
-        let mut parents: SmallVec<[Var<'t>; 3]> = SmallVec::new();
-        parents.push(self);
-        parents.extend_from_slice(others);
-        self.tape.record(op, &parents)
+        match *others {
+            [] => self.tape.record(op, &[self]),
+            [b] => self.tape.record(op, &[self, b]),
+            _ => {
+                let mut parents: SmallVec<[Var<'t>; 3]> = SmallVec::new();
+                parents.push(self);
+                parents.extend_from_slice(others);
+                self.tape.record(op, &parents)
+            }
+        }
     }
 
     /// Back-propagates from this node: the gradient of the sum of its elements (of its
@@ -299,7 +311,8 @@ impl<'t> Var<'t> {
             }
             let (before, rest) = grads.split_at_mut(i);
             let g = &rest[0];
-            let inputs: SmallVec<[&Tensor; 3]> = node.parents.iter().map(|&p| &nodes[p as usize].value).collect();
+            let mut inputs: SmallVec<[&Tensor; 3]> = SmallVec::new();
+            node.parents.iter().for_each(|&p| inputs.push(&nodes[p as usize].value));
             for (k, &p) in node.parents.iter().enumerate() {
                 let p = p as usize;
                 if !nodes[p].needs_grad {

@@ -26,21 +26,68 @@ enum Lane<'a> {
     Splat(f64),
 }
 
-impl Lane<'_> {
+/// A tensor's elements as the loops index them: `rows x cols`, row-major.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    data: &'a [f64],
+    rows: usize,
+    cols: usize,
+}
+
+impl<'a> View<'a> {
+    /// `t` as it is, or as one long row when `flat`.
+    fn of(t: &'a Tensor, flat: bool) -> View<'a> {
+        let (rows, cols) = if flat { (1, t.len()) } else { t.shape() };
+        View { data: t.data(), rows, cols }
+    }
+
+    /// Row `i` as seen from an output with `cols` columns.
     #[inline(always)]
-    fn at(self, j: usize) -> f64 {
-        match self {
-            Lane::Row(r) => r[j],
-            Lane::Splat(v) => v,
-        }
+    fn lane(self, i: usize, cols: usize) -> Lane<'a> {
+        let r = if self.rows == 1 { 0 } else { i };
+        if self.cols == 1 { Lane::Splat(self.data[r]) } else { Lane::Row(&self.data[r * self.cols..][..cols]) }
     }
 }
 
-/// Row `i` of `t` as seen from an output with `cols` columns.
-#[inline(always)]
-fn lane(t: &Tensor, i: usize) -> Lane<'_> {
-    let r = if t.rows() == 1 { 0 } else { i };
-    if t.cols() == 1 { Lane::Splat(t.data()[r]) } else { Lane::Row(t.row(r)) }
+/// Whether the loops may see every tensor as one long row: yes unless an operand is
+/// repeated along one axis only (`(1,c)` or `(r,1)` against `(r,c)`). Same-shape and
+/// scalar operands, the common case, then run as one loop instead of one per row.
+fn flat(a: &Tensor, b: &Tensor, y: (usize, usize)) -> bool {
+    let whole = |s: (usize, usize)| s == y || s == (1, 1);
+    whole(a.shape()) && whole(b.shape())
+}
+
+/// Element `j` of an operand row, for a full row or a repeated value alike.
+trait At: Copy {
+    fn at(self, j: usize) -> f64;
+}
+
+impl At for &[f64] {
+    #[inline(always)]
+    fn at(self, j: usize) -> f64 {
+        self[j]
+    }
+}
+
+impl At for f64 {
+    #[inline(always)]
+    fn at(self, _: usize) -> f64 {
+        self
+    }
+}
+
+/// Evaluates `$body` with `$x` and `$z` bound to row `$i` of `$a` and `$b` (each a slice
+/// or a repeated `f64`). The four combinations compile to four loops, so the inner loop
+/// has no per-element branch on the operands' shapes and vectorizes.
+macro_rules! with_lanes {
+    ($a:expr, $b:expr, $i:expr, $cols:expr, |$x:ident, $z:ident| $body:expr) => {
+        match ($a.lane($i, $cols), $b.lane($i, $cols)) {
+            (Lane::Row($x), Lane::Row($z)) => $body,
+            (Lane::Row($x), Lane::Splat($z)) => $body,
+            (Lane::Splat($x), Lane::Row($z)) => $body,
+            (Lane::Splat($x), Lane::Splat($z)) => $body,
+        }
+    };
 }
 
 /// The shape two operands broadcast to, or a panic naming `op` and both shapes.
@@ -83,38 +130,49 @@ impl Pass<'_> {
     #[inline(always)]
     fn zip(self, f: impl Fn(f64, f64) -> f64, da: impl Fn(f64, f64, f64) -> f64, db: impl Fn(f64, f64, f64) -> f64) {
         match self {
+            // 1x1 operands (micrograd-style scalar code): no loop machinery at all.
+            Pass::Forward { a, b, y } if y.len() == 1 => y.data_mut()[0] = f(a.data()[0], b.data()[0]),
+            Pass::Backward { k, a, b, y, g, dst } if y.len() == 1 => {
+                let (x, z, y) = (a.data()[0], b.data()[0], y.data()[0]);
+                dst.data_mut()[0] += g.data()[0] * if k == 0 { da(x, z, y) } else { db(x, z, y) };
+            }
             Pass::Forward { a, b, y } => {
-                let cols = y.cols();
-                for i in 0..y.rows() {
-                    let (la, lb) = (lane(a, i), lane(b, i));
-                    let out = &mut y.data_mut()[i * cols..(i + 1) * cols];
-                    match (la, lb) {
-                        (Lane::Row(ra), Lane::Row(rb)) => {
-                            out.iter_mut().zip(ra).zip(rb).for_each(|((o, &x), &z)| *o = f(x, z));
-                        }
-                        _ => out.iter_mut().enumerate().for_each(|(j, o)| *o = f(la.at(j), lb.at(j))),
-                    }
+                let flat = flat(a, b, y.shape());
+                let (a, b) = (View::of(a, flat), View::of(b, flat));
+                let cols = if flat { y.len() } else { y.cols() };
+                for (i, out) in y.data_mut().chunks_exact_mut(cols.max(1)).enumerate() {
+                    let out = &mut out[..cols];
+                    with_lanes!(a, b, i, cols, |x, z| (0..cols).for_each(|j| out[j] = f(x.at(j), z.at(j))));
                 }
             }
-            Pass::Backward { k, a, b, y, g, dst } => {
-                let (rows, cols) = y.shape();
-                let (dr, dc) = dst.shape();
-                for i in 0..rows {
-                    let (la, lb, yr, gr) = (lane(a, i), lane(b, i), y.row(i), g.row(i));
-                    let term = |j: usize| {
-                        let (x, z) = (la.at(j), lb.at(j));
-                        gr[j] * if k == 0 { da(x, z, yr[j]) } else { db(x, z, yr[j]) }
-                    };
-                    let di = if dr == 1 { 0 } else { i };
-                    let drow = &mut dst.data_mut()[di * dc..(di + 1) * dc];
-                    if dc == cols {
-                        drow.iter_mut().enumerate().for_each(|(j, d)| *d += term(j));
-                    } else {
-                        drow[0] += (0..cols).map(term).sum::<f64>();
-                    }
-                }
-            }
+            Pass::Backward { k: 0, a, b, y, g, dst } => accumulate(da, a, b, y, g, dst),
+            Pass::Backward { a, b, y, g, dst, .. } => accumulate(db, a, b, y, g, dst),
         }
+    }
+}
+
+/// `dst += sum-to-shape(g · d(a, b, y))`: a broadcast operand's gradient is summed over
+/// the rows or columns it was repeated along.
+#[inline(always)]
+fn accumulate(d: impl Fn(f64, f64, f64) -> f64, a: &Tensor, b: &Tensor, y: &Tensor, g: &Tensor, dst: &mut Tensor) {
+    let flat = flat(a, b, y.shape());
+    let (y, g, dc) = (View::of(y, flat), View::of(g, flat), View::of(dst, flat).cols);
+    let (a, b) = (View::of(a, flat), View::of(b, flat));
+    let (rows, cols) = (y.rows, y.cols);
+    let dr = if flat { 1 } else { dst.rows() };
+    for i in 0..rows {
+        let (yr, gr) = (&y.data[i * cols..][..cols], &g.data[i * cols..][..cols]);
+        let di = if dr == 1 { 0 } else { i };
+        let drow = &mut dst.data_mut()[di * dc..(di + 1) * dc];
+        with_lanes!(a, b, i, cols, |x, z| {
+            let term = |j: usize| gr[j] * d(x.at(j), z.at(j), yr[j]);
+            if dc == cols {
+                let drow = &mut drow[..cols];
+                (0..cols).for_each(|j| drow[j] += term(j));
+            } else {
+                drow[0] += (0..cols).map(term).sum::<f64>();
+            }
+        })
     }
 }
 

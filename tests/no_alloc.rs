@@ -1,0 +1,120 @@
+//! Steady state allocates nothing: once the first epoch has sized the tape's buffers, a
+//! full training epoch — reset, record the forward pass, back-propagate, update the
+//! parameters, drop the gradients — makes no heap allocation.
+//!
+//! The tape itself meets this (first test, every op but `matmul`). The reference network
+//! does not yet: the `gemm` crate (0.19) allocates its packing buffers on every product,
+//! 7 allocations per epoch, so that test is ignored until small products avoid it.
+//!
+//! A counting global allocator counts the allocations of the current thread only, so
+//! the test harness's other threads do not disturb the count.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+#[allow(dead_code)]
+#[path = "../benches/common/reference.rs"]
+mod reference;
+
+use reference::{LR, load_he, load_moons, tape_epoch};
+use tapegrad::{Tape, Tensor};
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+struct Counting;
+
+fn count() {
+    // `try_with`: during thread teardown the counter may already be gone.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+/// A training epoch that uses every kind of op but `matmul`: a two-feature logistic model
+/// with a tanh feature, broadcast operands on both sides, reductions and all four losses.
+fn elementwise_epoch(tape: &mut Tape, x: &[Tensor; 2], y: &Tensor, params: &mut [Tensor; 3]) -> f64 {
+    tape.reset();
+    let tape = &*tape;
+    let (x0, x1) = (tape.constant_from(&x[0]), tape.constant_from(&x[1]));
+    let [w, v, b] = params.each_ref().map(|p| tape.leaf_from(p));
+    let z = x0 * w + (x1 * v).tanh() - b / 2.0 + 0.1;
+    let p = z.sigmoid();
+    let loss = z.bce_with_logits(y) + p.binary_cross_entropy(y, 1e-8) + p.mse(y) + (z.relu().powf(2.0).mean() * 1e-3)
+        - (-z).leaky_relu(0.1).exp().ln().sum() * 1e-6;
+    let cost = loss.item();
+    let grads = loss.backward();
+    for (param, var) in params.iter_mut().zip([w, v, b]) {
+        param.data_mut().iter_mut().zip(grads.wrt(var).data()).for_each(|(p, g)| *p -= LR * g);
+    }
+    cost
+}
+
+#[test]
+fn a_tape_epoch_allocates_nothing_once_warm() {
+    let data = load_moons();
+    let column = |c: usize| Tensor::from_vec(data.x.rows(), 1, (0..data.x.rows()).map(|r| data.x.get(r, c)).collect());
+    let x = [column(0), column(1)];
+    let mut params = [Tensor::scalar(0.5), Tensor::scalar(-0.3), Tensor::scalar(0.0)];
+    let mut tape = Tape::new();
+    let first = allocations();
+    elementwise_epoch(&mut tape, &x, &data.y, &mut params);
+    assert!(allocations() > first, "the counter sees the first epoch's allocations");
+
+    let before = allocations();
+    let mut cost = 0.0;
+    for _ in 0..10 {
+        cost = elementwise_epoch(&mut tape, &x, &data.y, &mut params);
+    }
+    let during = allocations() - before;
+    assert_eq!(during, 0, "10 warm epochs made {during} heap allocations");
+    assert!(cost.is_finite());
+}
+
+#[test]
+#[ignore = "gemm 0.19 allocates packing buffers on every product (7 allocations per reference epoch)"]
+fn a_training_epoch_allocates_nothing_once_warm() {
+    let data = load_moons();
+    let mut params = load_he();
+    let mut tape = Tape::new();
+    let first = allocations();
+    tape_epoch(&mut tape, &data, &mut params, LR);
+    assert!(allocations() > first, "the counter sees the first epoch's allocations");
+
+    let before = allocations();
+    let mut cost = 0.0;
+    for _ in 0..10 {
+        cost = tape_epoch(&mut tape, &data, &mut params, LR);
+    }
+    let during = allocations() - before;
+    assert_eq!(during, 0, "10 warm epochs made {during} heap allocations");
+    assert!(cost.is_finite());
+}
