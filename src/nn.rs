@@ -98,7 +98,7 @@ impl Dense {
 
     /// The pre-activation `x·W + b`, with the parameters taken from `params`.
     pub fn pre_activation<'t>(&self, params: &ParamVars<'t>, x: Var<'t>) -> Var<'t> {
-        x.matmul(params[self.weight]) + params[self.bias]
+        x.affine(params[self.weight], params[self.bias])
     }
 
     /// `act(x·W + b)`.

@@ -83,6 +83,20 @@ fn vars_of_two_tapes_cannot_be_added() {
 }
 
 #[test]
+#[should_panic(expected = "affine: the bias is 2x3 but the product is 4x3 (the bias must be 1x3)")]
+fn affine_bias_must_be_one_row() {
+    let tape = Tape::new();
+    let _ = tape.leaf(Tensor::zeros(4, 2)).affine(tape.leaf(Tensor::zeros(2, 3)), tape.leaf(Tensor::zeros(2, 3)));
+}
+
+#[test]
+#[should_panic(expected = "affine: shape mismatch: left is 4x2, right is 3x3")]
+fn affine_shape_mismatch() {
+    let tape = Tape::new();
+    let _ = tape.leaf(Tensor::zeros(4, 2)).affine(tape.leaf(Tensor::zeros(3, 3)), tape.leaf(Tensor::zeros(1, 3)));
+}
+
+#[test]
 #[should_panic(expected = "matmul: an operand belongs to another tape")]
 fn vars_of_two_tapes_cannot_be_multiplied() {
     let (one, two) = (Tape::new(), Tape::new());

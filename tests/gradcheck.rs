@@ -51,6 +51,21 @@ fn matmul_both_operands_non_square() {
 }
 
 #[test]
+fn affine_every_operand() {
+    check("(4x3)·(3x2) + (1x2)", &[t(4, 3, 1), t(3, 2, 2), t(1, 2, 3)], |v| v[0].affine(v[1], v[2]));
+    check("(5x2)·(2x1) + (1x1)", &[t(5, 2, 4), t(2, 1, 5), t(1, 1, 6)], |v| v[0].affine(v[1], v[2]));
+    // Through a nonlinearity, so that the upstream gradient differs per element.
+    check("tanh((3x4)·(4x3) + (1x3))", &[t(3, 4, 7), t(4, 3, 8), t(1, 3, 9)], |v| v[0].affine(v[1], v[2]).tanh());
+}
+
+#[test]
+fn affine_equals_matmul_plus_bias() {
+    let tape = Tape::new();
+    let (x, w, b) = (tape.leaf(t(6, 3, 1)), tape.leaf(t(3, 5, 2)), tape.leaf(t(1, 5, 3)));
+    assert_eq!(x.affine(w, b).value(), (x.matmul(w) + b).value());
+}
+
+#[test]
 fn matmul_output_shape() {
     let tape = Tape::new();
     let y = tape.leaf(t(2, 3, 1)).matmul(tape.leaf(t(3, 4, 2)));

@@ -1,6 +1,6 @@
 //! Proves that anomaly detection finds where a real divergence starts: the reference
 //! network with normal:10 hidden weights and a learning rate of 1e50 overflows in its
-//! third epoch, and the report names that epoch and the op (the second layer's matmul),
+//! third epoch, and the report names that epoch and the op (the second layer's `x·W + b`),
 //! which an independent replay of the same run confirms; the CLI says the same and
 //! exits with code 1.
 
@@ -23,11 +23,11 @@ fn the_first_overflow_is_named_with_its_epoch_and_op() {
     assert_eq!(epoch, 3);
     assert_eq!(history.costs.len(), 3, "the costs of the epochs before are kept");
     assert!(history.costs.iter().all(|c| c.is_finite()));
-    assert_eq!((anomaly.op, anomaly.in_gradient), ("matmul", false));
-    assert_eq!(anomaly.input_shapes, [Some((400, 12)), Some((12, 6)), None]);
+    assert_eq!((anomaly.op, anomaly.in_gradient), ("affine", false));
+    assert_eq!(anomaly.input_shapes, [Some((400, 12)), Some((12, 6)), Some((1, 6))]);
 
     // Replay without detection: after 3 updates every parameter is still finite, the
-    // first layer's output is finite, and the second layer's matmul is not.
+    // first layer's output is finite, and the second layer's pre-activation is not.
     let (train, _) = experiment::moons(&setup, 0);
     let mut model = experiment::network(&Init::Normal(10.0), &setup, 0);
     fit(&mut model, &train.x, &train.y, FitOptions::epochs(3), &mut GradientDescent { lr: setup.lr }).unwrap();
@@ -37,7 +37,7 @@ fn the_first_overflow_is_named_with_its_epoch_and_op() {
     let layers = model.layers();
     let h1 = layers[0].forward(&params, tape.constant_from(&train.x));
     assert!(h1.value().is_finite());
-    let product = h1.matmul(params[layers[1].weight_index()]);
+    let product = layers[1].pre_activation(&params, h1);
     assert!(!product.value().is_finite());
     assert_eq!(product.index(), anomaly.node, "the same node on the same graph");
 }
@@ -62,5 +62,5 @@ fn the_cli_reports_the_divergence_and_exits_with_code_1() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("hidden init normal:10, seed 0: epoch 3: first non-finite value of node"), "{err}");
-    assert!(err.contains("(op `matmul`, inputs [400x12, 12x6])"), "{err}");
+    assert!(err.contains("(op `affine`, inputs [400x12, 12x6, 1x6])"), "{err}");
 }

@@ -48,12 +48,11 @@ fn the_reference_loss_graph_has_one_node_per_op_and_one_edge_per_operand() {
     let (nodes, edges) = parse(&tape.to_dot_with(&grads));
 
     assert_eq!(nodes.len(), tape.len());
-    // 6 parameters, the inputs and the targets; 3 matmuls and 3 bias adds; 2 ReLUs; the loss.
-    let want =
-        BTreeMap::from([("add", 3), ("bce_with_logits", 1), ("constant", 2), ("leaf", 6), ("matmul", 3), ("relu", 2)]);
+    // 6 parameters, the inputs and the targets; 3 dense layers (x·W + b); 2 ReLUs; the loss.
+    let want = BTreeMap::from([("affine", 3), ("bce_with_logits", 1), ("constant", 2), ("leaf", 6), ("relu", 2)]);
     assert_eq!(op_counts(&nodes), want);
-    // Binary ops have 2 operands, ReLUs 1, the loss 2 (logits and targets).
-    assert_eq!(edges.len(), 3 * 2 + 3 * 2 + 2 + 2);
+    // A dense layer has 3 operands (x, W, b), a ReLU 1, the loss 2 (logits and targets).
+    assert_eq!(edges.len(), 3 * 3 + 2 + 2);
     let ids: BTreeSet<usize> = nodes.keys().copied().collect();
     assert!(edges.iter().all(|(a, b)| ids.contains(a) && ids.contains(b) && a < b), "edges point forward in time");
     assert_eq!(edges.iter().filter(|&&(_, b)| b == loss.index()).count(), 2);
@@ -68,5 +67,5 @@ fn the_graph_command_prints_the_same_structure() {
     let out = Command::new(env!("CARGO_BIN_EXE_tapegrad")).args(["graph", "--samples", "10"]).output().unwrap();
     assert!(out.status.success());
     let (nodes, edges) = parse(&String::from_utf8(out.stdout).unwrap());
-    assert_eq!((nodes.len(), edges.len()), (17, 16));
+    assert_eq!((nodes.len(), edges.len()), (14, 13));
 }

@@ -84,9 +84,9 @@ pub fn tape_epoch(tape: &mut Tape, data: &Moons, p: &mut Params, lr: f64) -> f64
     let x = tape.constant_from(&data.x);
     let w = p.w.each_ref().map(|w| tape.leaf_from(w));
     let b = p.b.each_ref().map(|b| tape.leaf_from(b));
-    let a1 = (x.matmul(w[0]) + b[0]).relu();
-    let a2 = (a1.matmul(w[1]) + b[1]).relu();
-    let z3 = a2.matmul(w[2]) + b[2];
+    let a1 = x.affine(w[0], b[0]).relu();
+    let a2 = a1.affine(w[1], b[1]).relu();
+    let z3 = a2.affine(w[2], b[2]);
     let loss = z3.bce_with_logits(&data.y);
     let cost = loss.item();
     let grads = loss.backward();

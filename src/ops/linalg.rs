@@ -1,4 +1,5 @@
-//! Matrix product and transpose.
+//! Matrix products (plain, and with a bias row added: the dense layer's `x·W + b`) and
+//! transpose.
 
 use crate::tape::Var;
 use crate::tensor::{Tensor, gemm_into, matmul_dims, transpose_into};
@@ -18,6 +19,35 @@ pub(crate) fn matmul_backward(input: usize, a: &Tensor, b: &Tensor, g: &Tensor, 
         gemm_into(dst.data_mut(), m, n, k, g.data(), false, b.data(), true, true);
     } else {
         gemm_into(dst.data_mut(), k, m, n, a.data(), true, g.data(), false, true);
+    }
+}
+
+// Y = X·W + b, b a 1 x n row   ∂/∂X = G·Wᵀ    ∂/∂W = Xᵀ·G    ∂/∂b = Σ over rows of G
+// One op instead of matmul then a broadcast add: the bias fills the output and the
+// product accumulates onto it, so the layer makes one pass over its output, not three.
+pub(crate) fn affine_forward(x: &Tensor, w: &Tensor, b: &Tensor, out: &mut Tensor) {
+    let (m, k, n) = matmul_dims("affine", x.shape(), w.shape());
+    assert!(
+        b.shape() == (1, n),
+        "affine: the bias is {}x{} but the product is {m}x{n} (the bias must be 1x{n})",
+        b.rows(),
+        b.cols()
+    );
+    out.reshape_for_write(m, n);
+    for row in out.data_mut().chunks_exact_mut(n.max(1)) {
+        row.copy_from_slice(b.data());
+    }
+    gemm_into(out.data_mut(), m, k, n, x.data(), false, w.data(), false, true);
+}
+
+pub(crate) fn affine_backward(input: usize, x: &Tensor, w: &Tensor, g: &Tensor, dst: &mut Tensor) {
+    match input {
+        0 | 1 => matmul_backward(input, x, w, g, dst),
+        _ => {
+            for row in g.data().chunks_exact(g.cols().max(1)) {
+                dst.data_mut().iter_mut().zip(row).for_each(|(d, g)| *d += g);
+            }
+        }
     }
 }
 
@@ -43,6 +73,16 @@ impl<'t> Var<'t> {
     /// If `self`'s columns differ from `other`'s rows; the message names both shapes.
     pub fn matmul(self, other: Var<'t>) -> Var<'t> {
         self.apply(Op::MatMul, &[other])
+    }
+
+    /// `self · w + b` with `b` a `1 x n` row added to every row of the product: a dense
+    /// layer's pre-activation, computed in one pass (the same values as
+    /// `self.matmul(w) + b`).
+    ///
+    /// # Panics
+    /// If the product's shapes mismatch or `b` is not `1 x w.cols()`.
+    pub fn affine(self, w: Var<'t>, b: Var<'t>) -> Var<'t> {
+        self.apply(Op::Affine, &[w, b])
     }
 
     /// The transpose.
