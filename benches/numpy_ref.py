@@ -1,5 +1,5 @@
 """The reference experiment as numpy with hand-written backprop: the baseline tapegrad is
-timed against (same workload as ../shared/bench/numpy_ref.py, reading benches/data).
+timed against (the classic framework's workload, reading benches/data).
 
 Features-by-samples layout (X is 2 x 400), W_l of shape (units_l, units_{l-1}),
 LINEAR->RELU->LINEAR->RELU->LINEAR->SIGMOID, unclipped cross-entropy computed every

@@ -1,7 +1,7 @@
 //! The reference run through the tape lands on the numpy reference's final cost.
 //!
 //! 15 000 full-batch epochs of the 2-12-6-1 network on the moons data from the same He
-//! weights as `../shared/bench/numpy_ref.py`; `bce_with_logits` equals numpy's
+//! weights as `benches/numpy_ref.py`; `bce_with_logits` equals numpy's
 //! unclipped loss up to rounding, so the costs agree to well under 1e-9.
 
 #[allow(dead_code)]
