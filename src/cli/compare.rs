@@ -184,14 +184,18 @@ pub(super) fn results_table(inits: &[Init], runs: &[Run], seeds: usize) -> ([&'s
     (header, rows)
 }
 
-/// One line on what a run shows.
+/// One line on what a run shows, from its costs alone.
 fn note(r: &Run) -> String {
-    let (first, last) = (r.history.costs[0], r.history.last().unwrap_or(f64::NAN));
-    if first == last {
-        return format!("stuck: cost {last:.6} at every epoch, every hidden weight gradient is exactly 0");
+    let costs = &r.history.costs;
+    let (first, last) = (costs[0], r.history.last().unwrap_or(f64::NAN));
+    if costs.len() > 1 && costs.iter().all(|&c| c == first) {
+        return format!("cost unchanged at {first:.6} over {} epochs", costs.len());
     }
     if first > 5.0 {
         return format!("huge initial weights: cost starts at {first:.1}, saturated units learn slowly");
+    }
+    if costs.len() == 1 {
+        return format!("one epoch: cost {first:.3} at initialization");
     }
     format!("trains: cost {first:.3} → {last:.3}")
 }
