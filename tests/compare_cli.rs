@@ -17,7 +17,7 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 fn bad_arguments_exit_with_code_2_and_say_why() {
     let out = temp_dir("bad");
     let out = out.to_str().unwrap();
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 9] = [
         (&["--init", "hee"], "unknown initializer `hee`"),
         (&["--init", "normal:x"], "`x` is not a number"),
         (&["--lr", "0"], "must be a finite number greater than 0"),
@@ -25,6 +25,8 @@ fn bad_arguments_exit_with_code_2_and_say_why() {
         (&["--epochs", "0"], "must be at least 1"),
         (&["compare", "--loss", "exact"], "unknown loss `exact`"),
         (&["--out", "/dev/null/figures"], "cannot write to output folder /dev/null/figures"),
+        (&["--seed", "18446744073709551615", "--seeds", "2"], "--seed 18446744073709551615 plus --seeds 2 overflows"),
+        (&["depth", "--seed", "18446744073709551615", "--seeds", "2"], "plus --seeds 2 overflows"),
     ];
     for (args, message) in cases {
         let mut all = args.to_vec();

@@ -15,7 +15,9 @@ use tapegrad::train::Step;
 
 use super::page::{self, ComparePage};
 use super::writable_dir;
-use super::{CliResult, Failure, diagnose, file_stem, parse_count, parse_init, parse_loss, parse_positive, progress};
+use super::{
+    CliResult, Failure, diagnose, file_stem, parse_count, parse_init, parse_loss, parse_positive, progress, seed_range,
+};
 
 #[derive(Args)]
 pub(crate) struct CompareArgs {
@@ -59,6 +61,7 @@ pub(crate) struct CompareArgs {
 }
 
 pub(crate) fn run(a: CompareArgs) -> CliResult {
+    let seeds = seed_range(a.seed, a.seeds)?;
     let out = writable_dir(&a.out)?;
     let setup = Setup {
         epochs: a.epochs,
@@ -68,8 +71,7 @@ pub(crate) fn run(a: CompareArgs) -> CliResult {
         detect_anomaly: a.detect_anomaly,
         ..Setup::default()
     };
-    let jobs: Vec<(Init, u64)> =
-        a.init.iter().flat_map(|&init| (0..a.seeds as u64).map(move |s| (init, a.seed + s))).collect();
+    let jobs: Vec<(Init, u64)> = a.init.iter().flat_map(|&init| seeds.iter().map(move |&s| (init, s))).collect();
     let start = Instant::now();
     let bar = progress::bar((jobs.len() * a.epochs) as u64, "training", a.json);
     let every = (a.log_every / 10).max(1);
@@ -113,8 +115,7 @@ pub(crate) fn run(a: CompareArgs) -> CliResult {
     let settings = format!("loss {}, {} epochs, lr {}, output layer {}", a.loss, a.epochs, a.lr, a.output_init);
     let page = ComparePage {
         inits: &a.init,
-        seed: a.seed,
-        seeds: a.seeds,
+        seeds: &seeds,
         settings,
         log_every: a.log_every,
         runs: &runs,

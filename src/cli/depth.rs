@@ -14,7 +14,7 @@ use tapegrad::study::depth::{self, DepthConfig, DepthRun, TrainOutcome};
 use tapegrad::study::median;
 use tapegrad::train::FitOptions;
 
-use super::{CliResult, Failure, page, parse_count, parse_init, parse_positive, progress, writable_dir};
+use super::{CliResult, Failure, page, parse_count, parse_init, parse_positive, progress, seed_range, writable_dir};
 
 #[derive(Args)]
 pub(crate) struct DepthArgs {
@@ -70,10 +70,7 @@ pub(crate) fn run(a: DepthArgs) -> CliResult {
             a.layers, a.width
         )));
     }
-    let seeds: Vec<u64> = (0..a.seeds as u64)
-        .map(|s| a.seed.checked_add(s))
-        .collect::<Option<_>>()
-        .ok_or_else(|| Failure::Usage(format!("--seed {} plus --seeds {} overflows", a.seed, a.seeds)))?;
+    let seeds = seed_range(a.seed, a.seeds)?;
     let out = writable_dir(&a.out)?;
     let config = DepthConfig { layers: a.layers, width: a.width, activation: a.activation, batch: a.batch };
 

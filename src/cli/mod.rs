@@ -117,6 +117,19 @@ pub(crate) fn parse_count(s: &str) -> Result<usize, String> {
     }
 }
 
+/// The seeds `first`, `first + 1`, ... (`count` of them); a usage error when the last one
+/// would be past `u64::MAX`.
+pub(crate) fn seed_range(first: u64, count: usize) -> Result<Vec<u64>, Failure> {
+    let Some(offset) = (count as u64).checked_sub(1) else { return Ok(Vec::new()) };
+    match first.checked_add(offset) {
+        Some(last) => Ok((first..=last).collect()),
+        None => Err(Failure::Usage(format!(
+            "--seed {first} plus --seeds {count} overflows (the largest seed is {})",
+            u64::MAX
+        ))),
+    }
+}
+
 /// Creates `dir` (and its parents) and checks that a file can be written in it.
 pub(crate) fn writable_dir(dir: &Path) -> Result<PathBuf, Failure> {
     let fail = |e: std::io::Error| Failure::Usage(format!("cannot write to output folder {}: {e}", dir.display()));
