@@ -14,10 +14,8 @@ use tapegrad::study::diagnostics::{Record, Recorder};
 use tapegrad::train::Step;
 
 use super::page::{self, ComparePage};
-use super::writable_dir;
-use super::{
-    CliResult, Failure, diagnose, file_stem, parse_count, parse_init, parse_loss, parse_positive, progress, seed_range,
-};
+use super::{CliResult, Failure, diagnose, file_stem, parse_count, parse_init, parse_loss, parse_positive, progress};
+use super::{MAX_ELEMENTS, MAX_RUNS, check_size, seed_range, writable_dir};
 
 #[derive(Args)]
 pub(crate) struct CompareArgs {
@@ -61,6 +59,8 @@ pub(crate) struct CompareArgs {
 }
 
 pub(crate) fn run(a: CompareArgs) -> CliResult {
+    check_size("--init × --seeds (the runs)", &[a.init.len(), a.seeds], MAX_RUNS)?;
+    check_size("--init × --seeds × --epochs (the costs kept)", &[a.init.len(), a.seeds, a.epochs], MAX_ELEMENTS)?;
     let seeds = seed_range(a.seed, a.seeds)?;
     let out = writable_dir(&a.out)?;
     let setup = Setup {

@@ -4,7 +4,7 @@ use clap::{Args, ValueEnum};
 use tapegrad::data::{Noise, make_circles, make_moons};
 use tapegrad::init::seeded_rng;
 
-use super::{CliResult, Failure};
+use super::{CliResult, Failure, MAX_ELEMENTS, check_size};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub(crate) enum Kind {
@@ -48,6 +48,7 @@ fn unit_interval(s: &str) -> Result<f64, String> {
 }
 
 pub(crate) fn run(a: DatasetArgs) -> CliResult {
+    check_size("--n × 2 (the features)", &[a.n, 2], MAX_ELEMENTS)?;
     let mut rng = seeded_rng(a.seed, 0);
     let noise = Noise { std: a.noise, shuffle: !a.no_shuffle };
     let data = match a.kind {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use rayon::prelude::*;
 use serde_json::{Value, json};
+use tapegrad::experiment::Setup;
 use tapegrad::init::Init;
 use tapegrad::nn::Activation;
 use tapegrad::plots::{self, Scale, Series};
@@ -15,6 +16,7 @@ use tapegrad::study::median;
 use tapegrad::train::FitOptions;
 
 use super::{CliResult, Failure, page, parse_count, parse_init, parse_positive, progress, seed_range, writable_dir};
+use super::{MAX_ELEMENTS, MAX_RUNS, check_size};
 
 #[derive(Args)]
 pub(crate) struct DepthArgs {
@@ -60,15 +62,15 @@ fn parse_activation(s: &str) -> Result<Activation, String> {
     s.parse()
 }
 
-/// Parameters above this make the sweep a memory test rather than a study.
-const MAX_PARAMETERS: usize = 200_000_000;
-
 pub(crate) fn run(a: DepthArgs) -> CliResult {
-    if a.layers.saturating_mul(a.width).saturating_mul(a.width) > MAX_PARAMETERS {
-        return Err(Failure::Usage(format!(
-            "{} layers of width {} hold more than {MAX_PARAMETERS} weights; use fewer layers or a smaller width",
-            a.layers, a.width
-        )));
+    check_size("--init × --seeds (the runs)", &[a.init.len(), a.seeds], MAX_RUNS)?;
+    check_size("--layers × --width × --width (the weights)", &[a.layers, a.width, a.width], MAX_ELEMENTS)?;
+    check_size("--layers × --batch × --width (the activations)", &[a.layers, a.batch, a.width], MAX_ELEMENTS)?;
+    if let Some(epochs) = a.train {
+        let samples = Setup::default().n_train;
+        let what = format!("--layers × {samples} samples × --width (the training activations)");
+        check_size(&what, &[a.layers, samples, a.width], MAX_ELEMENTS)?;
+        check_size("--init × --seeds × --train (the costs kept)", &[a.init.len(), a.seeds, epochs], MAX_ELEMENTS)?;
     }
     let seeds = seed_range(a.seed, a.seeds)?;
     let out = writable_dir(&a.out)?;

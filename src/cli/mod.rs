@@ -117,6 +117,27 @@ pub(crate) fn parse_count(s: &str) -> Result<usize, String> {
     }
 }
 
+/// Most `f64`s that one tensor, or the tensors a command keeps together (a deep
+/// network's weights, every run's cost history), may hold: 10⁸, 800 MB. More is a typo
+/// rather than a study, and allocating it would abort the process without a message.
+pub(crate) const MAX_ELEMENTS: usize = 100_000_000;
+
+/// Most runs (initializers × seeds) one command starts.
+pub(crate) const MAX_RUNS: usize = 1_000_000;
+
+/// A usage error unless the product of `factors` is at most `limit`; `what` names the
+/// product in the message, as in `"--batch × --width (the input batch)"`.
+pub(crate) fn check_size(what: &str, factors: &[usize], limit: usize) -> CliResult {
+    if factors.contains(&0) {
+        return Ok(());
+    }
+    match factors.iter().try_fold(1usize, |n, &f| n.checked_mul(f)) {
+        Some(n) if n <= limit => Ok(()),
+        Some(n) => Err(Failure::Usage(format!("{what} is {n}; at most {limit} is allowed"))),
+        None => Err(Failure::Usage(format!("{what} is over {}; at most {limit} is allowed", usize::MAX))),
+    }
+}
+
 /// The seeds `first`, `first + 1`, ... (`count` of them); a usage error when the last one
 /// would be past `u64::MAX`.
 pub(crate) fn seed_range(first: u64, count: usize) -> Result<Vec<u64>, Failure> {

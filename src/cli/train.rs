@@ -16,7 +16,7 @@ use tapegrad::optim::{Adam, GradientDescent, Momentum, Optimizer};
 use tapegrad::plots;
 use tapegrad::train::{Evaluation, FitOptions, evaluate, fit};
 
-use super::{CliResult, Failure, parse_count, parse_init, parse_positive, writable_dir};
+use super::{CliResult, Failure, MAX_ELEMENTS, check_size, parse_count, parse_init, parse_positive, writable_dir};
 
 /// Random streams of a seed: the weights as in the experiment, the split on its own
 /// (the mini-batch shuffle uses `tapegrad::train::SHUFFLE_STREAM`).
@@ -151,12 +151,14 @@ pub(crate) fn run(a: TrainArgs) -> CliResult {
             "--epochs 0 trains nothing; use it with --load to evaluate saved parameters".into(),
         ));
     }
+    check_size("--epochs (the costs kept)", &[a.epochs], MAX_ELEMENTS)?;
     let out = writable_dir(&a.out)?;
     if let Some(save) = &a.save {
         check_save_path(save)?;
     }
     let usage = |e: &dyn std::fmt::Display| Failure::Usage(e.to_string());
     let data = load_csv(&a.data).map_err(|e| usage(&e))?;
+    check_network(&a, &data)?;
     let loaded = a.load.as_ref().map(io::load_params).transpose().map_err(|e| usage(&e))?;
     let o = train(&a, data, loaded.as_ref())?;
 
@@ -175,6 +177,18 @@ pub(crate) fn run(a: TrainArgs) -> CliResult {
         if let Some(path) = &a.save {
             println!("parameters saved to {}", path.display());
         }
+    }
+    Ok(())
+}
+
+/// Every layer's weight and activations must fit in [`MAX_ELEMENTS`].
+fn check_network(a: &TrainArgs, data: &Dataset) -> CliResult {
+    let mut fan_in = data.x.cols();
+    for &width in &a.hidden {
+        check_size(&format!("--hidden {width}: the {fan_in} × {width} weight"), &[fan_in, width], MAX_ELEMENTS)?;
+        let what = format!("--hidden {width}: the activations of {} samples", data.len());
+        check_size(&what, &[data.len(), width], MAX_ELEMENTS)?;
+        fan_in = width;
     }
     Ok(())
 }
