@@ -123,7 +123,8 @@ pub fn fit(
 /// nothing (mini-batches are gathered into reused buffers).
 ///
 /// # Panics
-/// If `x` and `y` have different numbers of rows, or `opts.batch_size` is `Some(0)`.
+/// If `x` has no rows (every cost would be NaN), `x` and `y` have different numbers of
+/// rows, or `opts.batch_size` is `Some(0)`.
 pub fn fit_with(
     model: &mut Sequential,
     x: &Tensor,
@@ -133,6 +134,7 @@ pub fn fit_with(
     mut observe: impl FnMut(&Step<'_, '_>),
 ) -> Result<History, TrainError> {
     let n = x.rows();
+    assert!(n > 0, "fit: no samples to train on (x has 0 rows)");
     assert!(n == y.rows(), "fit: x is {}x{} but y is {}x{} (one label per row)", n, x.cols(), y.rows(), y.cols());
     assert!(opts.batch_size != Some(0), "fit: batch_size must be at least 1");
     let mut history = History { costs: Vec::with_capacity(opts.epochs) };
@@ -223,7 +225,11 @@ pub struct Evaluation {
 }
 
 /// Evaluates `model` on `(x, y)`.
+///
+/// # Panics
+/// If `y` is empty: the accuracy of no samples is undefined.
 pub fn evaluate(model: &Sequential, x: &Tensor, y: &Tensor) -> Evaluation {
+    assert!(!y.is_empty(), "evaluate: no samples to evaluate on (y is {}x{})", y.rows(), y.cols());
     let tape = Tape::new();
     let logits = model.forward(&tape, tape.constant_from(x));
     let cost = model.loss(logits, y).item();
@@ -308,6 +314,26 @@ mod tests {
         };
         assert_eq!(run(3), run(3));
         assert_ne!(run(3), run(4));
+    }
+
+    #[test]
+    #[should_panic(expected = "fit: no samples to train on")]
+    fn training_on_no_samples_is_a_clear_panic() {
+        let (mut model, ..) = setup();
+        let _ = fit(
+            &mut model,
+            &Tensor::zeros(0, 2),
+            &Tensor::zeros(0, 1),
+            FitOptions::epochs(1),
+            &mut GradientDescent { lr: 0.1 },
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "evaluate: no samples to evaluate on")]
+    fn evaluating_on_no_samples_is_a_clear_panic() {
+        let (model, ..) = setup();
+        evaluate(&model, &Tensor::zeros(0, 2), &Tensor::zeros(0, 1));
     }
 
     #[test]
