@@ -300,10 +300,7 @@ mod tests {
 
     /// Mean and standard deviation of a large draw.
     fn moments(init: Init, p: ParamShape) -> (f64, f64) {
-        let t = init.init(p, &mut seeded_rng(7, 0));
-        let mean = t.mean();
-        let var = t.data().iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / t.len() as f64;
-        (mean, var.sqrt())
+        crate::stats::mean_std(init.init(p, &mut seeded_rng(7, 0)).data())
     }
 
     #[test]

@@ -10,6 +10,7 @@ use tapegrad::experiment::{self, Run, Setup};
 use tapegrad::init::Init;
 use tapegrad::nn::BinaryLoss;
 use tapegrad::plots;
+use tapegrad::stats::mean_sample_std;
 use tapegrad::study::diagnostics::{Record, Recorder};
 use tapegrad::train::Step;
 
@@ -168,7 +169,7 @@ pub(super) fn results_table(inits: &[Init], runs: &[Run], seeds: usize) -> ([&'s
         .map(|init| {
             let mine: Vec<&Run> = runs.iter().filter(|r| r.init == *init).collect();
             let col = |f: &dyn Fn(&Run) -> f64, digits: usize| {
-                let (m, s) = mean_std(&mine.iter().map(|r| f(r)).collect::<Vec<_>>());
+                let (m, s) = mean_sample_std(&mine.iter().map(|r| f(r)).collect::<Vec<_>>());
                 if seeds > 1 { format!("{m:.digits$} ± {s:.digits$}") } else { format!("{m:.digits$}") }
             };
             vec![
@@ -199,13 +200,6 @@ fn note(r: &Run) -> String {
         return format!("one epoch: cost {first:.3} at initialization");
     }
     format!("trains: cost {first:.3} → {last:.3}")
-}
-
-fn mean_std(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = if xs.len() > 1 { xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
-    (mean, var.sqrt())
 }
 
 fn to_json(a: &CompareArgs, runs: &[Run]) -> serde_json::Value {

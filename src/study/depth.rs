@@ -21,6 +21,7 @@ use crate::experiment::{Setup, moons};
 use crate::init::{Init, Initializer, ParamShape, seeded_rng};
 use crate::nn::{Activation, Sequential};
 use crate::optim::GradientDescent;
+use crate::stats::mean_std;
 use crate::tape::{Anomaly, Tape};
 use crate::tensor::Tensor;
 use crate::train::{FitOptions, TrainError, evaluate, fit_with};
@@ -210,11 +211,9 @@ pub fn train(
 
 /// Mean, standard deviation and root mean square of a tensor's elements.
 fn moments(t: &Tensor) -> (f64, f64, f64) {
-    let n = t.len() as f64;
-    let mean = t.sum() / n;
-    let var = t.data().iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
-    let rms = (t.data().iter().map(|x| x * x).sum::<f64>() / n).sqrt();
-    (mean, var.sqrt(), rms)
+    let (mean, std) = mean_std(t.data());
+    let rms = (t.data().iter().map(|x| x * x).sum::<f64>() / t.len() as f64).sqrt();
+    (mean, std, rms)
 }
 
 /// The standard-normal input batch of `seed`, `batch x width`.

@@ -22,6 +22,7 @@
 //! ```
 
 use crate::nn::{Activation, Sequential};
+use crate::stats::mean_std;
 use crate::tape::Tape;
 use crate::tensor::Tensor;
 use crate::train::Step;
@@ -118,13 +119,6 @@ pub fn distinct_units(weight: &Tensor, bias: &Tensor, tol: f64) -> usize {
         }
     }
     representatives.len()
-}
-
-fn mean_std(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
-    (mean, var.sqrt())
 }
 
 /// Records [`Record`]s during [`crate::train::fit_with`]: pass `|s| recorder.observe(s)`
