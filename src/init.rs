@@ -30,11 +30,25 @@ use crate::tensor::Tensor;
 pub type SeededRng = ChaCha8Rng;
 
 /// A generator for `seed` on an independent `stream` (data, weights and shuffling use
-/// different streams, so changing one never shifts the others).
+/// different [`streams`], so changing one never shifts the others).
 pub fn seeded_rng(seed: u64, stream: u64) -> SeededRng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(stream);
     rng
+}
+
+/// The streams of a seed that the crate draws from, one per use: more data, another
+/// network or another batch size never shifts the numbers of the other uses.
+pub mod streams {
+    /// Data: the experiment's `make_moons` sets, `tapegrad dataset` and the depth
+    /// sweep's random inputs.
+    pub const DATA: u64 = 0;
+    /// Initial weights of every network.
+    pub const WEIGHTS: u64 = 1;
+    /// The per-epoch mini-batch shuffle of [`crate::train::fit`].
+    pub const SHUFFLE: u64 = 2;
+    /// The train/test split of `tapegrad train`.
+    pub const SPLIT: u64 = 3;
 }
 
 /// The shape of a parameter and the fans of the layer it belongs to.

@@ -4,7 +4,7 @@ use std::fmt;
 
 use rand::seq::SliceRandom;
 
-use crate::init::seeded_rng;
+use crate::init::{seeded_rng, streams};
 use crate::nn::Sequential;
 use crate::optim::Optimizer;
 use crate::params::ParamVars;
@@ -32,13 +32,9 @@ pub struct FitOptions {
     /// `Some(b)` shuffles the samples every epoch and takes one step per batch of `b`
     /// (the last batch holds the rest).
     pub batch_size: Option<usize>,
-    /// Seed of the per-epoch shuffle (drawn from its own stream, [`SHUFFLE_STREAM`]).
+    /// Seed of the per-epoch shuffle (drawn from its own stream, [`streams::SHUFFLE`]).
     pub shuffle_seed: u64,
 }
-
-/// The random stream of the mini-batch shuffle (the reference experiment draws its data
-/// from stream 0 and its weights from stream 1).
-pub const SHUFFLE_STREAM: u64 = 2;
 
 impl FitOptions {
     /// Full-batch training for `epochs`, without anomaly checks.
@@ -151,7 +147,7 @@ pub fn fit_with(
             return Ok(history);
         }
     };
-    let mut rng = seeded_rng(opts.shuffle_seed, SHUFFLE_STREAM);
+    let mut rng = seeded_rng(opts.shuffle_seed, streams::SHUFFLE);
     let mut order: Vec<usize> = (0..n).collect();
     let (mut xb, mut yb) = (Tensor::zeros(batch_size, x.cols()), Tensor::zeros(batch_size, y.cols()));
     for epoch in 0..opts.epochs {

@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 use tapegrad::data::{Noise, make_circles, make_moons};
-use tapegrad::init::seeded_rng;
+use tapegrad::init::{seeded_rng, streams};
 
 use super::{CliResult, Failure, MAX_ELEMENTS, check_size};
 
@@ -49,7 +49,7 @@ fn unit_interval(s: &str) -> Result<f64, String> {
 
 pub(crate) fn run(a: DatasetArgs) -> CliResult {
     check_size("--n × 2 (the features)", &[a.n, 2], MAX_ELEMENTS)?;
-    let mut rng = seeded_rng(a.seed, 0);
+    let mut rng = seeded_rng(a.seed, streams::DATA);
     let noise = Noise { std: a.noise, shuffle: !a.no_shuffle };
     let data = match a.kind {
         Kind::Moons => make_moons(a.n, noise, &mut rng),

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 use tapegrad::csv::load_csv;
 use tapegrad::data::{Dataset, Standardizer};
-use tapegrad::init::{Init, seeded_rng};
+use tapegrad::init::{Init, seeded_rng, streams};
 use tapegrad::io::{self, SavedParams};
 use tapegrad::nn::{Activation, Sequential};
 use tapegrad::optim::{Adam, GradientDescent, Momentum, Optimizer};
@@ -17,11 +17,6 @@ use tapegrad::plots;
 use tapegrad::train::{Evaluation, FitOptions, evaluate, fit};
 
 use super::{CliResult, Failure, MAX_ELEMENTS, check_size, parse_count, parse_init, parse_positive, writable_dir};
-
-/// Random streams of a seed: the weights as in the experiment, the split on its own
-/// (the mini-batch shuffle uses `tapegrad::train::SHUFFLE_STREAM`).
-const WEIGHT_STREAM: u64 = 1;
-const SPLIT_STREAM: u64 = 3;
 
 /// Metadata keys of a saved standardisation (JSON arrays of the column means and
 /// deviations), so a loaded model sees its inputs as it was trained on them.
@@ -212,7 +207,7 @@ fn check_save_path(path: &Path) -> CliResult {
 }
 
 fn train(a: &TrainArgs, data: Dataset, loaded: Option<&SavedParams>) -> Result<Outcome, Failure> {
-    let (train, test) = data.split(a.test_fraction, &mut seeded_rng(a.seed, SPLIT_STREAM));
+    let (train, test) = data.split(a.test_fraction, &mut seeded_rng(a.seed, streams::SPLIT));
     if train.is_empty() {
         return Err(Failure::Usage(format!("{}: no sample left for training", a.data.display())));
     }
@@ -224,7 +219,7 @@ fn train(a: &TrainArgs, data: Dataset, loaded: Option<&SavedParams>) -> Result<O
     let inputs = |d: &Dataset| standardizer.as_ref().map_or_else(|| d.x.clone(), |s| s.apply(&d.x));
     let (train_x, test_x) = (inputs(&train), inputs(&test));
 
-    let mut rng = seeded_rng(a.seed, WEIGHT_STREAM);
+    let mut rng = seeded_rng(a.seed, streams::WEIGHTS);
     let mut model = Sequential::new(data.x.cols());
     for &width in &a.hidden {
         model.dense(width, a.activation, &a.init, &mut rng);
