@@ -15,7 +15,10 @@ use tapegrad::study::depth::{self, DepthConfig, DepthRun, TrainOutcome};
 use tapegrad::study::median;
 use tapegrad::train::FitOptions;
 
-use super::{CliResult, Failure, page, parse_count, parse_init, parse_positive, progress, seed_range, writable_dir};
+use super::{
+    CliResult, Failure, page, parse_activation, parse_count, parse_init, parse_positive, progress, seed_range,
+    writable_dir,
+};
 use super::{MAX_ELEMENTS, MAX_RUNS, check_size};
 
 #[derive(Args)]
@@ -56,10 +59,6 @@ pub(crate) struct DepthArgs {
     /// In training mode, stop a run at its first NaN or infinity and name the op and epoch.
     #[arg(long)]
     detect_anomaly: bool,
-}
-
-fn parse_activation(s: &str) -> Result<Activation, String> {
-    s.parse()
 }
 
 pub(crate) fn run(a: DepthArgs) -> CliResult {

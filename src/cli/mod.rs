@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tapegrad::init::Init;
-use tapegrad::nn::BinaryLoss;
+use tapegrad::nn::{Activation, BinaryLoss};
 
 #[derive(Parser)]
 #[command(name = "tapegrad", version, about = "Reverse-mode autodiff on a tape, and the initialization experiment")]
@@ -88,6 +88,11 @@ pub(crate) fn main() -> ExitCode {
 /// Parses an initializer spec (`he`, `normal:10`, ...).
 pub(crate) fn parse_init(s: &str) -> Result<Init, String> {
     s.parse::<Init>().map_err(|e| e.to_string())
+}
+
+/// Parses an activation (`relu`, `leaky_relu:0.1`, ...).
+pub(crate) fn parse_activation(s: &str) -> Result<Activation, String> {
+    s.parse()
 }
 
 /// Parses `stable` or `clipped` (the classic experiment's clipped loss, eps 1e-5).

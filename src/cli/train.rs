@@ -16,7 +16,10 @@ use tapegrad::optim::{Adam, GradientDescent, Momentum, Optimizer};
 use tapegrad::plots;
 use tapegrad::train::{Evaluation, FitOptions, evaluate, fit};
 
-use super::{CliResult, Failure, MAX_ELEMENTS, check_size, parse_count, parse_init, parse_positive, writable_dir};
+use super::{
+    CliResult, Failure, MAX_ELEMENTS, check_size, parse_activation, parse_count, parse_init, parse_positive,
+    writable_dir,
+};
 
 /// Metadata keys of a saved standardisation (JSON arrays of the column means and
 /// deviations), so a loaded model sees its inputs as it was trained on them.
@@ -104,10 +107,6 @@ pub(crate) struct TrainArgs {
     /// from them with a fresh optimizer state.
     #[arg(long)]
     load: Option<PathBuf>,
-}
-
-fn parse_activation(s: &str) -> Result<Activation, String> {
-    s.parse()
 }
 
 /// A number in `[0, 1)`.
