@@ -113,6 +113,24 @@ pub(crate) fn parse_positive(s: &str) -> Result<f64, String> {
     }
 }
 
+/// Parses a finite number of at least 0.
+pub(crate) fn parse_non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        Ok(_) => Err(format!("`{s}` must be a finite number ≥ 0")),
+        Err(_) => Err(format!("`{s}` is not a number")),
+    }
+}
+
+/// Parses a number in `[0, 1)`.
+pub(crate) fn parse_unit(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
+        Ok(_) => Err(format!("`{s}` must be at least 0 and less than 1")),
+        Err(_) => Err(format!("`{s}` is not a number")),
+    }
+}
+
 /// Parses a count of at least 1.
 pub(crate) fn parse_count(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {

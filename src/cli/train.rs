@@ -16,10 +16,8 @@ use tapegrad::optim::{Adam, GradientDescent, Momentum, Optimizer};
 use tapegrad::plots;
 use tapegrad::train::{Evaluation, FitOptions, evaluate, fit};
 
-use super::{
-    CliResult, Failure, MAX_ELEMENTS, check_size, parse_activation, parse_count, parse_init, parse_positive,
-    writable_dir,
-};
+use super::{CliResult, Failure, MAX_ELEMENTS, check_size, parse_activation, parse_count, parse_init};
+use super::{parse_non_negative, parse_positive, parse_unit, writable_dir};
 
 /// Metadata keys of a saved standardisation (JSON arrays of the column means and
 /// deviations), so a loaded model sees its inputs as it was trained on them.
@@ -107,23 +105,6 @@ pub(crate) struct TrainArgs {
     /// from them with a fresh optimizer state.
     #[arg(long)]
     load: Option<PathBuf>,
-}
-
-/// A number in `[0, 1)`.
-fn parse_unit(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
-        Ok(_) => Err(format!("`{s}` must be at least 0 and less than 1")),
-        Err(_) => Err(format!("`{s}` is not a number")),
-    }
-}
-
-fn parse_non_negative(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-        Ok(_) => Err(format!("`{s}` must be a finite number ≥ 0")),
-        Err(_) => Err(format!("`{s}` is not a number")),
-    }
 }
 
 /// What one training run produced.
