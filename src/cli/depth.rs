@@ -15,11 +15,8 @@ use tapegrad::study::depth::{self, DepthConfig, DepthRun, TrainOutcome};
 use tapegrad::study::median;
 use tapegrad::train::FitOptions;
 
-use super::{
-    CliResult, Failure, page, parse_activation, parse_count, parse_init, parse_positive, progress, seed_range,
-    writable_dir,
-};
-use super::{MAX_ELEMENTS, MAX_RUNS, check_size};
+use super::{CliResult, Failure, MAX_ELEMENTS, MAX_RUNS, check_size, page, progress, sci, seed_range, writable_dir};
+use super::{parse_activation, parse_count, parse_init, parse_positive};
 
 #[derive(Args)]
 pub(crate) struct DepthArgs {
@@ -135,10 +132,6 @@ fn verdict(ratio: f64) -> &'static str {
         r if r <= 1e3 => "grows",
         _ => "explodes",
     }
-}
-
-fn sci(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() { format!("{x}") } else { format!("{x:.3e}") }
 }
 
 /// One row per initializer: median RMS at the checkpoints, the RMS ratio last/first, the

@@ -184,6 +184,12 @@ pub(crate) fn writable_dir(dir: &Path) -> Result<PathBuf, Failure> {
     Ok(dir.to_path_buf())
 }
 
+/// A number in scientific notation with 4 significant digits (`1.234e-5`); 0 and
+/// non-finite values as they are.
+pub(crate) fn sci(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() { format!("{x}") } else { format!("{x:.3e}") }
+}
+
 /// Turns a spec into a file-name fragment: `normal:10` → `normal_10`.
 pub(crate) fn file_stem(spec: &str) -> String {
     spec.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect()
