@@ -16,7 +16,7 @@ use tapegrad::train::Step;
 
 use super::page::{self, ComparePage};
 use super::{CliResult, Failure, diagnose, file_stem, parse_count, parse_init, parse_loss, parse_positive, progress};
-use super::{MAX_ELEMENTS, MAX_RUNS, check_size, seed_range, writable_dir};
+use super::{MAX_ELEMENTS, MAX_RUNS, check_size, figure_error, seed_range, writable_dir};
 
 #[derive(Args)]
 pub(crate) struct CompareArgs {
@@ -103,15 +103,13 @@ pub(crate) fn run(a: CompareArgs) -> CliResult {
     } else {
         print_report(&a, &runs, wall);
     }
-    let figure_error =
-        |e: Box<dyn std::error::Error>| Failure::Runtime(format!("writing figures to {}: {e}", out.display()));
-    let mut figures = write_figures(&out, &a, &runs).map_err(figure_error)?;
+    let mut figures = write_figures(&out, &a, &runs).map_err(figure_error(&out))?;
     if !diagnostics.is_empty() {
         if !a.json {
             println!();
             diagnose::print(&diagnostics, a.log_every);
         }
-        figures.extend(diagnose::plot(&out, &diagnostics).map_err(figure_error)?);
+        figures.extend(diagnose::plot(&out, &diagnostics).map_err(figure_error(&out))?);
     }
     let settings = format!("loss {}, {} epochs, lr {}, output layer {}", a.loss, a.epochs, a.lr, a.output_init);
     let page = ComparePage {

@@ -15,7 +15,9 @@ use tapegrad::study::depth::{self, DepthConfig, DepthRun, TrainOutcome};
 use tapegrad::study::median;
 use tapegrad::train::FitOptions;
 
-use super::{CliResult, Failure, MAX_ELEMENTS, MAX_RUNS, check_size, page, progress, sci, seed_range, writable_dir};
+use super::{
+    CliResult, Failure, MAX_ELEMENTS, MAX_RUNS, check_size, figure_error, page, progress, sci, seed_range, writable_dir,
+};
 use super::{parse_activation, parse_count, parse_init, parse_positive};
 
 #[derive(Args)]
@@ -86,9 +88,7 @@ pub(crate) fn run(a: DepthArgs) -> CliResult {
             print_training(&a, t);
         }
     }
-    let figure_error =
-        |e: Box<dyn std::error::Error>| Failure::Runtime(format!("writing figures to {}: {e}", out.display()));
-    let figures = write_figures(&out, &a, &runs, trained.as_deref()).map_err(figure_error)?;
+    let figures = write_figures(&out, &a, &runs, trained.as_deref()).map_err(figure_error(&out))?;
     let index = write_page(&out, &a, &seeds, &rows, trained.as_deref(), &figures)?;
     if !a.json {
         println!("\nfigures and {} written to {}", index.display(), out.display());

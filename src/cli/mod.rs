@@ -174,6 +174,11 @@ pub(crate) fn seed_range(first: u64, count: usize) -> Result<Vec<u64>, Failure> 
     }
 }
 
+/// The failure of writing a command's figures into `out`.
+pub(crate) fn figure_error(out: &Path) -> impl Fn(Box<dyn std::error::Error>) -> Failure + '_ {
+    move |e| Failure::Runtime(format!("writing figures to {}: {e}", out.display()))
+}
+
 /// Creates `dir` (and its parents) and checks that a file can be written in it.
 pub(crate) fn writable_dir(dir: &Path) -> Result<PathBuf, Failure> {
     let fail = |e: std::io::Error| Failure::Usage(format!("cannot write to output folder {}: {e}", dir.display()));

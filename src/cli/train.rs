@@ -17,7 +17,7 @@ use tapegrad::plots;
 use tapegrad::train::{Evaluation, FitOptions, evaluate, fit};
 
 use super::{CliResult, Failure, MAX_ELEMENTS, check_size, parse_activation, parse_count, parse_init};
-use super::{parse_non_negative, parse_positive, parse_unit, writable_dir};
+use super::{figure_error, parse_non_negative, parse_positive, parse_unit, writable_dir};
 
 /// Metadata keys of a saved standardisation (JSON arrays of the column means and
 /// deviations), so a loaded model sees its inputs as it was trained on them.
@@ -146,7 +146,7 @@ pub(crate) fn run(a: TrainArgs) -> CliResult {
     } else {
         print_report(&a, &o);
     }
-    write_figures(&out, &a, &o).map_err(|e| Failure::Runtime(format!("writing figures to {}: {e}", out.display())))?;
+    write_figures(&out, &a, &o).map_err(figure_error(&out))?;
     if !a.json {
         println!("figures written to {}", out.display());
         if let Some(path) = &a.save {
