@@ -25,7 +25,7 @@ pub struct Setup {
     pub output_init: Init,
     /// Loss form.
     pub loss: BinaryLoss,
-    /// Training and test set sizes.
+    /// Training set size.
     pub n_train: usize,
     /// Test set size.
     pub n_test: usize,

@@ -70,9 +70,9 @@ pub struct Step<'a, 't> {
     pub cost: f64,
     /// The model, with its parameters before the update.
     pub model: &'a Sequential,
-    /// The parameters as leaves on this epoch's tape, in store order.
+    /// The parameters as leaves on this step's tape, in store order.
     pub params: &'a ParamVars<'t>,
-    /// This epoch's gradients; `grads.wrt(params[i])` is the gradient of parameter `i`.
+    /// This step's gradients; `grads.wrt(params[i])` is the gradient of parameter `i`.
     pub grads: &'a Gradients<'t>,
     /// The optimizer's learning rate.
     pub lr: f64,
@@ -259,7 +259,7 @@ mod tests {
         let (mut a, x, y) = setup();
         let mut b = a.clone();
         let history = fit(&mut a, &x, &y, FitOptions::epochs(20), &mut GradientDescent { lr: 0.1 }).unwrap();
-        // The loop fit ran before mini-batches existed, written out.
+        // The plain full-batch loop, written out.
         let mut costs = Vec::new();
         let mut tape = Tape::new();
         for _ in 0..20 {
