@@ -14,6 +14,7 @@ use rand::seq::SliceRandom;
 use rand_distr::StandardNormal;
 
 use crate::init::SeededRng;
+use crate::stats::mean_std;
 use crate::tensor::Tensor;
 
 /// Samples as rows of `x` with one 0/1 label per row in `y` (`n x 1`).
@@ -116,19 +117,16 @@ pub struct Standardizer {
 }
 
 impl Standardizer {
-    /// Measures the mean and standard deviation of each column of `x`.
+    /// Measures the mean and standard deviation of each column of `x` (0 and 1 when `x`
+    /// has no rows).
     pub fn fit(x: &Tensor) -> Standardizer {
-        let (n, d) = (x.rows().max(1) as f64, x.cols());
-        let mut mean = vec![0.0; d];
-        let mut var = vec![0.0; d];
-        for r in 0..x.rows() {
-            mean.iter_mut().zip(x.row(r)).for_each(|(m, v)| *m += v);
+        let (mut mean, mut std) = (Vec::with_capacity(x.cols()), Vec::with_capacity(x.cols()));
+        for j in 0..x.cols() {
+            let column: Vec<f64> = (0..x.rows()).map(|r| x.get(r, j)).collect();
+            let (m, s) = if column.is_empty() { (0.0, 1.0) } else { mean_std(&column) };
+            mean.push(m);
+            std.push(if s > 0.0 && s.is_finite() { s } else { 1.0 });
         }
-        mean.iter_mut().for_each(|m| *m /= n);
-        for r in 0..x.rows() {
-            var.iter_mut().zip(x.row(r)).zip(&mean).for_each(|((s, v), m)| *s += (v - m) * (v - m));
-        }
-        let std = var.iter().map(|s| (s / n).sqrt()).map(|s| if s > 0.0 && s.is_finite() { s } else { 1.0 }).collect();
         Standardizer { mean, std }
     }
 

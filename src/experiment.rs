@@ -6,17 +6,13 @@
 use std::time::Instant;
 
 use crate::data::{Dataset, Noise, make_moons};
-use crate::init::{Init, Initializer, seeded_rng};
+use crate::init::{Init, Initializer, seeded_rng, streams};
 use crate::nn::{Activation, BinaryLoss, Sequential};
 use crate::optim::GradientDescent;
 use crate::train::{Evaluation, FitOptions, History, Step, TrainError, evaluate, fit_with};
 
 /// Widths of the reference network, input first.
 pub const LAYERS: [usize; 4] = [2, 12, 6, 1];
-
-/// Random streams: the data and the weights never share draws.
-const DATA_STREAM: u64 = 0;
-const WEIGHT_STREAM: u64 = 1;
 
 /// Everything that defines one run except the initializer and the seed.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -29,7 +25,7 @@ pub struct Setup {
     pub output_init: Init,
     /// Loss form.
     pub loss: BinaryLoss,
-    /// Training and test set sizes.
+    /// Training set size.
     pub n_train: usize,
     /// Test set size.
     pub n_test: usize,
@@ -57,7 +53,7 @@ impl Default for Setup {
 
 /// The training and test sets of a seed: `make_moons` drawn twice from one stream.
 pub fn moons(setup: &Setup, seed: u64) -> (Dataset, Dataset) {
-    let mut rng = seeded_rng(seed, DATA_STREAM);
+    let mut rng = seeded_rng(seed, streams::DATA);
     let noise = Noise { std: setup.noise, shuffle: true };
     let train = make_moons(setup.n_train, noise, &mut rng);
     let test = make_moons(setup.n_test, noise, &mut rng);
@@ -66,7 +62,7 @@ pub fn moons(setup: &Setup, seed: u64) -> (Dataset, Dataset) {
 
 /// The reference network with `hidden` initializing both hidden layers, seeded.
 pub fn network(hidden: &dyn Initializer, setup: &Setup, seed: u64) -> Sequential {
-    let mut rng = seeded_rng(seed, WEIGHT_STREAM);
+    let mut rng = seeded_rng(seed, streams::WEIGHTS);
     let mut model = Sequential::new(LAYERS[0]);
     model.dense(LAYERS[1], Activation::Relu, hidden, &mut rng);
     model.dense(LAYERS[2], Activation::Relu, hidden, &mut rng);

@@ -30,11 +30,25 @@ use crate::tensor::Tensor;
 pub type SeededRng = ChaCha8Rng;
 
 /// A generator for `seed` on an independent `stream` (data, weights and shuffling use
-/// different streams, so changing one never shifts the others).
+/// different [`streams`], so changing one never shifts the others).
 pub fn seeded_rng(seed: u64, stream: u64) -> SeededRng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(stream);
     rng
+}
+
+/// The streams of a seed that the crate draws from, one per use: more data, another
+/// network or another batch size never shifts the numbers of the other uses.
+pub mod streams {
+    /// Data: the experiment's `make_moons` sets, `tapegrad dataset` and the depth
+    /// sweep's random inputs.
+    pub const DATA: u64 = 0;
+    /// Initial weights of every network.
+    pub const WEIGHTS: u64 = 1;
+    /// The per-epoch mini-batch shuffle of [`crate::train::fit`].
+    pub const SHUFFLE: u64 = 2;
+    /// The train/test split of `tapegrad train`.
+    pub const SPLIT: u64 = 3;
 }
 
 /// The shape of a parameter and the fans of the layer it belongs to.
@@ -152,28 +166,14 @@ fn truncated_normal(rng: &mut SeededRng) -> f64 {
 }
 
 /// `gain` times a matrix with orthonormal columns (rows ≥ cols) or rows (rows < cols):
-/// Gram–Schmidt (twice, for accuracy) on a Gaussian matrix, with the signs fixed so
-/// that the result is uniformly distributed.
+/// Gram–Schmidt on a Gaussian matrix. Gram–Schmidt gives the Q of the QR decomposition
+/// whose R has a positive diagonal, and that Q of a Gaussian matrix is uniformly (Haar)
+/// distributed, so no sign correction is needed.
 fn orthogonal(rows: usize, cols: usize, gain: f64, rng: &mut SeededRng) -> Tensor {
     let (n, k) = if rows >= cols { (rows, cols) } else { (cols, rows) };
     // k vectors of length n, drawn as columns of an n x k Gaussian matrix.
     let mut q: Vec<Vec<f64>> = (0..k).map(|_| (0..n).map(|_| normal(rng)).collect()).collect();
-    for j in 0..k {
-        let (done, rest) = q.split_at_mut(j);
-        let v = &mut rest[0];
-        let original_norm = dot(v, v).sqrt();
-        for _ in 0..2 {
-            for u in done.iter() {
-                let proj = dot(u, v);
-                v.iter_mut().zip(u).for_each(|(x, &y)| *x -= proj * y);
-            }
-        }
-        let norm = dot(v, v).sqrt();
-        // A (measure-zero) dependent draw falls back to a unit vector; it stays orthogonal
-        // only approximately, which no caller can observe at these sizes.
-        let norm = if norm > 1e-12 * original_norm.max(1.0) { norm } else { 1.0 };
-        v.iter_mut().for_each(|x| *x /= norm);
-    }
+    orthonormalize(&mut q, rng);
     let mut t = Tensor::zeros(rows, cols);
     for (j, v) in q.iter().enumerate() {
         for (i, &x) in v.iter().enumerate() {
@@ -182,6 +182,32 @@ fn orthogonal(rows: usize, cols: usize, gain: f64, rng: &mut SeededRng) -> Tenso
         }
     }
     t
+}
+
+/// Makes the vectors `q` (at most as many as their length) orthonormal in order, by
+/// Gram–Schmidt with each projection done twice for accuracy. A vector (numerically) in
+/// the span of those before it, which a Gaussian draw is with probability 0, is replaced
+/// by a fresh Gaussian draw from `rng` until it is not.
+fn orthonormalize(q: &mut [Vec<f64>], rng: &mut SeededRng) {
+    for j in 0..q.len() {
+        let (done, rest) = q.split_at_mut(j);
+        let v = &mut rest[0];
+        loop {
+            let original_norm = dot(v, v).sqrt();
+            for _ in 0..2 {
+                for u in done.iter() {
+                    let proj = dot(u, v);
+                    v.iter_mut().zip(u).for_each(|(x, &y)| *x -= proj * y);
+                }
+            }
+            let norm = dot(v, v).sqrt();
+            if norm > 1e-10 * original_norm {
+                v.iter_mut().for_each(|x| *x /= norm);
+                break;
+            }
+            v.iter_mut().for_each(|x| *x = normal(rng));
+        }
+    }
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -288,10 +314,7 @@ mod tests {
 
     /// Mean and standard deviation of a large draw.
     fn moments(init: Init, p: ParamShape) -> (f64, f64) {
-        let t = init.init(p, &mut seeded_rng(7, 0));
-        let mean = t.mean();
-        let var = t.data().iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / t.len() as f64;
-        (mean, var.sqrt())
+        crate::stats::mean_std(init.init(p, &mut seeded_rng(7, 0)).data())
     }
 
     #[test]
@@ -338,6 +361,19 @@ mod tests {
                     let want = if i == j { 2.25 } else { 0.0 };
                     assert!((g.get(i, j) - want).abs() < 1e-12, "{rows}x{cols}: ({i},{j}) = {}", g.get(i, j));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_dependent_vector_is_redrawn() {
+        // The second vector is a multiple of the first, the fourth is zero.
+        let mut q = vec![vec![1.0, 2.0, 0.0, 0.0], vec![-2.0, -4.0, 0.0, 0.0], vec![0.0, 0.0, 3.0, 0.0], vec![0.0; 4]];
+        orthonormalize(&mut q, &mut seeded_rng(0, 0));
+        for i in 0..4 {
+            for j in 0..4 {
+                let want = if i == j { 1.0 } else { 0.0 };
+                assert!((dot(&q[i], &q[j]) - want).abs() < 1e-12, "({i},{j}) = {}", dot(&q[i], &q[j]));
             }
         }
     }

@@ -31,6 +31,7 @@ pub mod optim;
 pub mod params;
 pub mod plots;
 pub mod snapshot;
+pub mod stats;
 pub mod study;
 mod tape;
 mod tensor;

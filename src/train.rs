@@ -4,7 +4,7 @@ use std::fmt;
 
 use rand::seq::SliceRandom;
 
-use crate::init::seeded_rng;
+use crate::init::{seeded_rng, streams};
 use crate::nn::Sequential;
 use crate::optim::Optimizer;
 use crate::params::ParamVars;
@@ -32,13 +32,9 @@ pub struct FitOptions {
     /// `Some(b)` shuffles the samples every epoch and takes one step per batch of `b`
     /// (the last batch holds the rest).
     pub batch_size: Option<usize>,
-    /// Seed of the per-epoch shuffle (drawn from its own stream, [`SHUFFLE_STREAM`]).
+    /// Seed of the per-epoch shuffle (drawn from its own stream, [`streams::SHUFFLE`]).
     pub shuffle_seed: u64,
 }
-
-/// The random stream of the mini-batch shuffle (the reference experiment draws its data
-/// from stream 0 and its weights from stream 1).
-pub const SHUFFLE_STREAM: u64 = 2;
 
 impl FitOptions {
     /// Full-batch training for `epochs`, without anomaly checks.
@@ -74,9 +70,9 @@ pub struct Step<'a, 't> {
     pub cost: f64,
     /// The model, with its parameters before the update.
     pub model: &'a Sequential,
-    /// The parameters as leaves on this epoch's tape, in store order.
+    /// The parameters as leaves on this step's tape, in store order.
     pub params: &'a ParamVars<'t>,
-    /// This epoch's gradients; `grads.wrt(params[i])` is the gradient of parameter `i`.
+    /// This step's gradients; `grads.wrt(params[i])` is the gradient of parameter `i`.
     pub grads: &'a Gradients<'t>,
     /// The optimizer's learning rate.
     pub lr: f64,
@@ -123,7 +119,8 @@ pub fn fit(
 /// nothing (mini-batches are gathered into reused buffers).
 ///
 /// # Panics
-/// If `x` and `y` have different numbers of rows, or `opts.batch_size` is `Some(0)`.
+/// If `x` has no rows (every cost would be NaN), `x` and `y` have different numbers of
+/// rows, or `opts.batch_size` is `Some(0)`.
 pub fn fit_with(
     model: &mut Sequential,
     x: &Tensor,
@@ -133,6 +130,7 @@ pub fn fit_with(
     mut observe: impl FnMut(&Step<'_, '_>),
 ) -> Result<History, TrainError> {
     let n = x.rows();
+    assert!(n > 0, "fit: no samples to train on (x has 0 rows)");
     assert!(n == y.rows(), "fit: x is {}x{} but y is {}x{} (one label per row)", n, x.cols(), y.rows(), y.cols());
     assert!(opts.batch_size != Some(0), "fit: batch_size must be at least 1");
     let mut history = History { costs: Vec::with_capacity(opts.epochs) };
@@ -149,7 +147,7 @@ pub fn fit_with(
             return Ok(history);
         }
     };
-    let mut rng = seeded_rng(opts.shuffle_seed, SHUFFLE_STREAM);
+    let mut rng = seeded_rng(opts.shuffle_seed, streams::SHUFFLE);
     let mut order: Vec<usize> = (0..n).collect();
     let (mut xb, mut yb) = (Tensor::zeros(batch_size, x.cols()), Tensor::zeros(batch_size, y.cols()));
     for epoch in 0..opts.epochs {
@@ -223,7 +221,11 @@ pub struct Evaluation {
 }
 
 /// Evaluates `model` on `(x, y)`.
+///
+/// # Panics
+/// If `y` is empty: the accuracy of no samples is undefined.
 pub fn evaluate(model: &Sequential, x: &Tensor, y: &Tensor) -> Evaluation {
+    assert!(!y.is_empty(), "evaluate: no samples to evaluate on (y is {}x{})", y.rows(), y.cols());
     let tape = Tape::new();
     let logits = model.forward(&tape, tape.constant_from(x));
     let cost = model.loss(logits, y).item();
@@ -257,7 +259,7 @@ mod tests {
         let (mut a, x, y) = setup();
         let mut b = a.clone();
         let history = fit(&mut a, &x, &y, FitOptions::epochs(20), &mut GradientDescent { lr: 0.1 }).unwrap();
-        // The loop fit ran before mini-batches existed, written out.
+        // The plain full-batch loop, written out.
         let mut costs = Vec::new();
         let mut tape = Tape::new();
         for _ in 0..20 {
@@ -308,6 +310,26 @@ mod tests {
         };
         assert_eq!(run(3), run(3));
         assert_ne!(run(3), run(4));
+    }
+
+    #[test]
+    #[should_panic(expected = "fit: no samples to train on")]
+    fn training_on_no_samples_is_a_clear_panic() {
+        let (mut model, ..) = setup();
+        let _ = fit(
+            &mut model,
+            &Tensor::zeros(0, 2),
+            &Tensor::zeros(0, 1),
+            FitOptions::epochs(1),
+            &mut GradientDescent { lr: 0.1 },
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "evaluate: no samples to evaluate on")]
+    fn evaluating_on_no_samples_is_a_clear_panic() {
+        let (model, ..) = setup();
+        evaluate(&model, &Tensor::zeros(0, 2), &Tensor::zeros(0, 1));
     }
 
     #[test]

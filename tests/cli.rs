@@ -49,6 +49,8 @@ fn bad_arguments_exit_with_code_2_and_say_why() {
     run(&["--test-fraction", "1"], "`1` must be at least 0 and less than 1");
     run(&["--activation", "swish"], "unknown activation `swish`");
     run(&["--hidden", "12,x"], "`x` is not a whole number");
+    run(&["--hidden", "100000000000"], "--hidden 100000000000: the 2 × 100000000000 weight is 200000000000; at most");
+    run(&["--epochs", "100000000000000"], "--epochs (the costs kept) is 100000000000000; at most 100000000");
     rejects(&["train", "--data", "/nonexistent/data.csv", "--out", &out], "/nonexistent/data.csv: cannot read");
     rejects(&["compare", "--init", "he,nope", "--out", &out], "unknown initializer `nope`");
 
@@ -71,6 +73,20 @@ fn bad_arguments_exit_with_code_2_and_say_why() {
         &["train", "--data", &data, "--out", &out, "--load", &junk, "--epochs", "0"],
         "not a valid safetensors file",
     );
+}
+
+/// Sizes that could not be allocated are usage errors, not an aborted process.
+#[test]
+fn sizes_too_large_to_allocate_exit_with_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out").display().to_string();
+    let limit = "at most 100000000 is allowed";
+    rejects(&["depth", "--batch", "100000000000000", "--out", &out], "--layers × --batch × --width (the activations)");
+    rejects(&["depth", "--layers", "1000", "--width", "1000", "--out", &out], "(the weights) is 1000000000; at most");
+    rejects(&["dataset", "moons", "--n", "100000000000000000"], limit);
+    rejects(&["graph", "--samples", "100000000000000"], limit);
+    rejects(&["compare", "--seeds", "100000000000000000", "--out", &out], "--init × --seeds (the runs) is");
+    rejects(&["compare", "--epochs", "100000000000", "--out", &out], limit);
 }
 
 #[test]

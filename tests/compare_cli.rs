@@ -17,7 +17,7 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 fn bad_arguments_exit_with_code_2_and_say_why() {
     let out = temp_dir("bad");
     let out = out.to_str().unwrap();
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 9] = [
         (&["--init", "hee"], "unknown initializer `hee`"),
         (&["--init", "normal:x"], "`x` is not a number"),
         (&["--lr", "0"], "must be a finite number greater than 0"),
@@ -25,6 +25,8 @@ fn bad_arguments_exit_with_code_2_and_say_why() {
         (&["--epochs", "0"], "must be at least 1"),
         (&["compare", "--loss", "exact"], "unknown loss `exact`"),
         (&["--out", "/dev/null/figures"], "cannot write to output folder /dev/null/figures"),
+        (&["--seed", "18446744073709551615", "--seeds", "2"], "--seed 18446744073709551615 plus --seeds 2 overflows"),
+        (&["depth", "--seed", "18446744073709551615", "--seeds", "2"], "plus --seeds 2 overflows"),
     ];
     for (args, message) in cases {
         let mut all = args.to_vec();
@@ -51,10 +53,22 @@ fn report_logs_costs_prints_the_table_and_writes_figures() {
     for init in ["zeros ", "normal:10 ", "he "] {
         assert!(stdout.lines().any(|l| l.starts_with(init)), "no table row for {init}");
     }
+    let zeros = stdout.lines().find(|l| l.starts_with("zeros ")).unwrap();
+    assert!(zeros.ends_with("cost unchanged at 0.693147 over 30 epochs"), "{zeros}");
     for file in ["cost_curves.svg", "boundary_zeros.svg", "boundary_normal_10.svg", "boundary_he.svg"] {
         let svg = std::fs::read_to_string(out.join(file)).unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{file} is not an SVG");
     }
+}
+
+#[test]
+fn one_epoch_is_not_reported_as_an_unchanged_cost() {
+    let out = temp_dir("one-epoch");
+    let result = tapegrad(&["--epochs", "1", "--init", "zeros", "--out", out.to_str().unwrap()]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let stdout = String::from_utf8(result.stdout).unwrap();
+    let zeros = stdout.lines().find(|l| l.starts_with("zeros ")).unwrap();
+    assert!(zeros.ends_with("one epoch: cost 0.693 at initialization"), "{zeros}");
 }
 
 #[test]

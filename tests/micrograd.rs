@@ -6,7 +6,7 @@
 
 use tapegrad::prelude::*;
 
-/// The expression of DESIGN.md (micrograd's `test_sanity_check`).
+/// The README's expression (micrograd's `test_sanity_check`).
 fn sanity<'t>(x: Var<'t>) -> Var<'t> {
     let z = 2.0 * x + 2.0 + x;
     let q = z.relu() + z * x;

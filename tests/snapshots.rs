@@ -1,6 +1,6 @@
 //! Pins the gradients of three reference expressions as text snapshots (through
 //! `tapegrad::snapshot::format_gradients`), so any change in a derivative shows up as a
-//! readable diff: the DESIGN.md expression, a small two-layer network with a loss, and a
+//! readable diff: the README's expression, a small two-layer network with a loss, and a
 //! broadcast bias. Each test also gradchecks the same function, so what is pinned has
 //! been verified against finite differences, never only recorded.
 
@@ -18,7 +18,7 @@ where
     }
 }
 
-/// The DESIGN.md expression (micrograd's sanity check).
+/// The README's expression (micrograd's sanity check).
 fn sanity<'t>(x: Var<'t>) -> Var<'t> {
     let z = 2.0 * x + 2.0 + x;
     let q = z.relu() + z * x;

@@ -10,12 +10,13 @@ use tapegrad::experiment::{self, Run, Setup};
 use tapegrad::init::Init;
 use tapegrad::nn::BinaryLoss;
 use tapegrad::plots;
+use tapegrad::stats::mean_sample_std;
 use tapegrad::study::diagnostics::{Record, Recorder};
 use tapegrad::train::Step;
 
 use super::page::{self, ComparePage};
-use super::writable_dir;
 use super::{CliResult, Failure, diagnose, file_stem, parse_count, parse_init, parse_loss, parse_positive, progress};
+use super::{MAX_ELEMENTS, MAX_RUNS, check_size, figure_error, seed_range, writable_dir};
 
 #[derive(Args)]
 pub(crate) struct CompareArgs {
@@ -59,6 +60,9 @@ pub(crate) struct CompareArgs {
 }
 
 pub(crate) fn run(a: CompareArgs) -> CliResult {
+    check_size("--init × --seeds (the runs)", &[a.init.len(), a.seeds], MAX_RUNS)?;
+    check_size("--init × --seeds × --epochs (the costs kept)", &[a.init.len(), a.seeds, a.epochs], MAX_ELEMENTS)?;
+    let seeds = seed_range(a.seed, a.seeds)?;
     let out = writable_dir(&a.out)?;
     let setup = Setup {
         epochs: a.epochs,
@@ -68,8 +72,7 @@ pub(crate) fn run(a: CompareArgs) -> CliResult {
         detect_anomaly: a.detect_anomaly,
         ..Setup::default()
     };
-    let jobs: Vec<(Init, u64)> =
-        a.init.iter().flat_map(|&init| (0..a.seeds as u64).map(move |s| (init, a.seed + s))).collect();
+    let jobs: Vec<(Init, u64)> = a.init.iter().flat_map(|&init| seeds.iter().map(move |&s| (init, s))).collect();
     let start = Instant::now();
     let bar = progress::bar((jobs.len() * a.epochs) as u64, "training", a.json);
     let every = (a.log_every / 10).max(1);
@@ -100,21 +103,18 @@ pub(crate) fn run(a: CompareArgs) -> CliResult {
     } else {
         print_report(&a, &runs, wall);
     }
-    let figure_error =
-        |e: Box<dyn std::error::Error>| Failure::Runtime(format!("writing figures to {}: {e}", out.display()));
-    let mut figures = write_figures(&out, &a, &runs).map_err(figure_error)?;
+    let mut figures = write_figures(&out, &a, &runs).map_err(figure_error(&out))?;
     if !diagnostics.is_empty() {
         if !a.json {
             println!();
             diagnose::print(&diagnostics, a.log_every);
         }
-        figures.extend(diagnose::plot(&out, &diagnostics).map_err(figure_error)?);
+        figures.extend(diagnose::plot(&out, &diagnostics).map_err(figure_error(&out))?);
     }
     let settings = format!("loss {}, {} epochs, lr {}, output layer {}", a.loss, a.epochs, a.lr, a.output_init);
     let page = ComparePage {
         inits: &a.init,
-        seed: a.seed,
-        seeds: a.seeds,
+        seeds: &seeds,
         settings,
         log_every: a.log_every,
         runs: &runs,
@@ -167,7 +167,7 @@ pub(super) fn results_table(inits: &[Init], runs: &[Run], seeds: usize) -> ([&'s
         .map(|init| {
             let mine: Vec<&Run> = runs.iter().filter(|r| r.init == *init).collect();
             let col = |f: &dyn Fn(&Run) -> f64, digits: usize| {
-                let (m, s) = mean_std(&mine.iter().map(|r| f(r)).collect::<Vec<_>>());
+                let (m, s) = mean_sample_std(&mine.iter().map(|r| f(r)).collect::<Vec<_>>());
                 if seeds > 1 { format!("{m:.digits$} ± {s:.digits$}") } else { format!("{m:.digits$}") }
             };
             vec![
@@ -184,23 +184,20 @@ pub(super) fn results_table(inits: &[Init], runs: &[Run], seeds: usize) -> ([&'s
     (header, rows)
 }
 
-/// One line on what a run shows.
+/// One line on what a run shows, from its costs alone.
 fn note(r: &Run) -> String {
-    let (first, last) = (r.history.costs[0], r.history.last().unwrap_or(f64::NAN));
-    if first == last {
-        return format!("stuck: cost {last:.6} at every epoch, every hidden weight gradient is exactly 0");
+    let costs = &r.history.costs;
+    let (first, last) = (costs[0], r.history.last().unwrap_or(f64::NAN));
+    if costs.len() > 1 && costs.iter().all(|&c| c == first) {
+        return format!("cost unchanged at {first:.6} over {} epochs", costs.len());
     }
     if first > 5.0 {
         return format!("huge initial weights: cost starts at {first:.1}, saturated units learn slowly");
     }
+    if costs.len() == 1 {
+        return format!("one epoch: cost {first:.3} at initialization");
+    }
     format!("trains: cost {first:.3} → {last:.3}")
-}
-
-fn mean_std(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = if xs.len() > 1 { xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
-    (mean, var.sqrt())
 }
 
 fn to_json(a: &CompareArgs, runs: &[Run]) -> serde_json::Value {

@@ -2,9 +2,9 @@
 
 use clap::{Args, ValueEnum};
 use tapegrad::data::{Noise, make_circles, make_moons};
-use tapegrad::init::seeded_rng;
+use tapegrad::init::{seeded_rng, streams};
 
-use super::{CliResult, Failure};
+use super::{CliResult, Failure, MAX_ELEMENTS, check_size, parse_non_negative, parse_unit};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub(crate) enum Kind {
@@ -20,35 +20,22 @@ pub(crate) struct DatasetArgs {
     #[arg(long, default_value_t = 400)]
     n: usize,
     /// Standard deviation of the Gaussian noise.
-    #[arg(long, default_value_t = 0.0, value_parser = non_negative)]
+    #[arg(long, default_value_t = 0.0, value_parser = parse_non_negative)]
     noise: f64,
     /// Seed of the shuffle and the noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Radius of the inner circle (circles only), in (0, 1).
-    #[arg(long, default_value_t = 0.8, value_parser = unit_interval)]
+    /// Radius of the inner circle (circles only), in [0, 1).
+    #[arg(long, default_value_t = 0.8, value_parser = parse_unit)]
     factor: f64,
     /// Keep the samples in generation order.
     #[arg(long)]
     no_shuffle: bool,
 }
 
-fn non_negative(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-        _ => Err(format!("`{s}` must be a finite number ≥ 0")),
-    }
-}
-
-fn unit_interval(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
-        _ => Err(format!("`{s}` must be a number between 0 and 1 (exclusive)")),
-    }
-}
-
 pub(crate) fn run(a: DatasetArgs) -> CliResult {
-    let mut rng = seeded_rng(a.seed, 0);
+    check_size("--n × 2 (the features)", &[a.n, 2], MAX_ELEMENTS)?;
+    let mut rng = seeded_rng(a.seed, streams::DATA);
     let noise = Noise { std: a.noise, shuffle: !a.no_shuffle };
     let data = match a.kind {
         Kind::Moons => make_moons(a.n, noise, &mut rng),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use rayon::prelude::*;
 use serde_json::{Value, json};
+use tapegrad::experiment::Setup;
 use tapegrad::init::Init;
 use tapegrad::nn::Activation;
 use tapegrad::plots::{self, Scale, Series};
@@ -14,7 +15,10 @@ use tapegrad::study::depth::{self, DepthConfig, DepthRun, TrainOutcome};
 use tapegrad::study::median;
 use tapegrad::train::FitOptions;
 
-use super::{CliResult, Failure, page, parse_count, parse_init, parse_positive, progress, writable_dir};
+use super::{
+    CliResult, Failure, MAX_ELEMENTS, MAX_RUNS, check_size, figure_error, page, progress, sci, seed_range, writable_dir,
+};
+use super::{parse_activation, parse_count, parse_init, parse_positive};
 
 #[derive(Args)]
 pub(crate) struct DepthArgs {
@@ -56,24 +60,17 @@ pub(crate) struct DepthArgs {
     detect_anomaly: bool,
 }
 
-fn parse_activation(s: &str) -> Result<Activation, String> {
-    s.parse()
-}
-
-/// Parameters above this make the sweep a memory test rather than a study.
-const MAX_PARAMETERS: usize = 200_000_000;
-
 pub(crate) fn run(a: DepthArgs) -> CliResult {
-    if a.layers.saturating_mul(a.width).saturating_mul(a.width) > MAX_PARAMETERS {
-        return Err(Failure::Usage(format!(
-            "{} layers of width {} hold more than {MAX_PARAMETERS} weights; use fewer layers or a smaller width",
-            a.layers, a.width
-        )));
+    check_size("--init × --seeds (the runs)", &[a.init.len(), a.seeds], MAX_RUNS)?;
+    check_size("--layers × --width × --width (the weights)", &[a.layers, a.width, a.width], MAX_ELEMENTS)?;
+    check_size("--layers × --batch × --width (the activations)", &[a.layers, a.batch, a.width], MAX_ELEMENTS)?;
+    if let Some(epochs) = a.train {
+        let samples = Setup::default().n_train;
+        let what = format!("--layers × {samples} samples × --width (the training activations)");
+        check_size(&what, &[a.layers, samples, a.width], MAX_ELEMENTS)?;
+        check_size("--init × --seeds × --train (the costs kept)", &[a.init.len(), a.seeds, epochs], MAX_ELEMENTS)?;
     }
-    let seeds: Vec<u64> = (0..a.seeds as u64)
-        .map(|s| a.seed.checked_add(s))
-        .collect::<Option<_>>()
-        .ok_or_else(|| Failure::Usage(format!("--seed {} plus --seeds {} overflows", a.seed, a.seeds)))?;
+    let seeds = seed_range(a.seed, a.seeds)?;
     let out = writable_dir(&a.out)?;
     let config = DepthConfig { layers: a.layers, width: a.width, activation: a.activation, batch: a.batch };
 
@@ -91,9 +88,7 @@ pub(crate) fn run(a: DepthArgs) -> CliResult {
             print_training(&a, t);
         }
     }
-    let figure_error =
-        |e: Box<dyn std::error::Error>| Failure::Runtime(format!("writing figures to {}: {e}", out.display()));
-    let figures = write_figures(&out, &a, &runs, trained.as_deref()).map_err(figure_error)?;
+    let figures = write_figures(&out, &a, &runs, trained.as_deref()).map_err(figure_error(&out))?;
     let index = write_page(&out, &a, &seeds, &rows, trained.as_deref(), &figures)?;
     if !a.json {
         println!("\nfigures and {} written to {}", index.display(), out.display());
@@ -137,10 +132,6 @@ fn verdict(ratio: f64) -> &'static str {
         r if r <= 1e3 => "grows",
         _ => "explodes",
     }
-}
-
-fn sci(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() { format!("{x}") } else { format!("{x:.3e}") }
 }
 
 /// One row per initializer: median RMS at the checkpoints, the RMS ratio last/first, the

@@ -8,7 +8,7 @@ use tapegrad::plots::{self, Scale, Series};
 use tapegrad::snapshot::format_value;
 use tapegrad::study::diagnostics::Record;
 
-use super::file_stem;
+use super::{file_stem, sci};
 
 /// Column names of a diagnostics table.
 pub(crate) const HEADER: [&str; 8] =
@@ -16,7 +16,6 @@ pub(crate) const HEADER: [&str; 8] =
 
 /// One row per layer of every record that `keep` selects.
 pub(crate) fn rows(records: &[Record], keep: impl Fn(&Record) -> bool) -> Vec<Vec<String>> {
-    let short = |x: f64| if x == 0.0 || !x.is_finite() { format!("{x}") } else { format!("{x:.3e}") };
     records
         .iter()
         .filter(|r| keep(r))
@@ -25,12 +24,12 @@ pub(crate) fn rows(records: &[Record], keep: impl Fn(&Record) -> bool) -> Vec<Ve
                 vec![
                     r.epoch.to_string(),
                     l.layer.to_string(),
-                    short(l.activation_mean),
-                    short(l.activation_std),
+                    sci(l.activation_mean),
+                    sci(l.activation_std),
                     l.dead_fraction.map_or("-".to_string(), |d| format!("{:.1}", 100.0 * d)),
                     format!("{}/{}", l.distinct_units, l.units),
                     format_value(l.grad_norm),
-                    short(l.update_ratio),
+                    sci(l.update_ratio),
                 ]
             })
         })

@@ -3,11 +3,11 @@
 
 use clap::Args;
 use tapegrad::Tape;
-use tapegrad::experiment::{self, Setup};
+use tapegrad::experiment::{self, LAYERS, Setup};
 use tapegrad::init::Init;
 use tapegrad::nn::BinaryLoss;
 
-use super::{CliResult, parse_count, parse_init, parse_loss};
+use super::{CliResult, MAX_ELEMENTS, check_size, parse_count, parse_init, parse_loss};
 
 #[derive(Args)]
 pub(crate) struct GraphArgs {
@@ -26,6 +26,8 @@ pub(crate) struct GraphArgs {
 }
 
 pub(crate) fn run(a: GraphArgs) -> CliResult {
+    let widest = LAYERS.iter().copied().max().unwrap_or(1);
+    check_size(&format!("--samples × {widest} (the widest layer's activations)"), &[a.samples, widest], MAX_ELEMENTS)?;
     let setup = Setup { loss: a.loss, n_train: a.samples, ..Setup::default() };
     let (data, _) = experiment::moons(&setup, a.seed);
     let model = experiment::network(&a.init, &setup, a.seed);

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tapegrad::init::Init;
-use tapegrad::nn::BinaryLoss;
+use tapegrad::nn::{Activation, BinaryLoss};
 
 #[derive(Parser)]
 #[command(name = "tapegrad", version, about = "Reverse-mode autodiff on a tape, and the initialization experiment")]
@@ -90,6 +90,11 @@ pub(crate) fn parse_init(s: &str) -> Result<Init, String> {
     s.parse::<Init>().map_err(|e| e.to_string())
 }
 
+/// Parses an activation (`relu`, `leaky_relu:0.1`, ...).
+pub(crate) fn parse_activation(s: &str) -> Result<Activation, String> {
+    s.parse()
+}
+
 /// Parses `stable` or `clipped` (the classic experiment's clipped loss, eps 1e-5).
 pub(crate) fn parse_loss(s: &str) -> Result<BinaryLoss, String> {
     match s {
@@ -108,6 +113,24 @@ pub(crate) fn parse_positive(s: &str) -> Result<f64, String> {
     }
 }
 
+/// Parses a finite number of at least 0.
+pub(crate) fn parse_non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        Ok(_) => Err(format!("`{s}` must be a finite number ≥ 0")),
+        Err(_) => Err(format!("`{s}` is not a number")),
+    }
+}
+
+/// Parses a number in `[0, 1)`.
+pub(crate) fn parse_unit(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
+        Ok(_) => Err(format!("`{s}` must be at least 0 and less than 1")),
+        Err(_) => Err(format!("`{s}` is not a number")),
+    }
+}
+
 /// Parses a count of at least 1.
 pub(crate) fn parse_count(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
@@ -115,6 +138,45 @@ pub(crate) fn parse_count(s: &str) -> Result<usize, String> {
         Ok(n) => Ok(n),
         Err(_) => Err(format!("`{s}` is not a whole number")),
     }
+}
+
+/// Most `f64`s that one tensor, or the tensors a command keeps together (a deep
+/// network's weights, every run's cost history), may hold: 10⁸, 800 MB. More is a typo
+/// rather than a study, and allocating it would abort the process without a message.
+pub(crate) const MAX_ELEMENTS: usize = 100_000_000;
+
+/// Most runs (initializers × seeds) one command starts.
+pub(crate) const MAX_RUNS: usize = 1_000_000;
+
+/// A usage error unless the product of `factors` is at most `limit`; `what` names the
+/// product in the message, as in `"--batch × --width (the input batch)"`.
+pub(crate) fn check_size(what: &str, factors: &[usize], limit: usize) -> CliResult {
+    if factors.contains(&0) {
+        return Ok(());
+    }
+    match factors.iter().try_fold(1usize, |n, &f| n.checked_mul(f)) {
+        Some(n) if n <= limit => Ok(()),
+        Some(n) => Err(Failure::Usage(format!("{what} is {n}; at most {limit} is allowed"))),
+        None => Err(Failure::Usage(format!("{what} is over {}; at most {limit} is allowed", usize::MAX))),
+    }
+}
+
+/// The seeds `first`, `first + 1`, ... (`count` of them); a usage error when the last one
+/// would be past `u64::MAX`.
+pub(crate) fn seed_range(first: u64, count: usize) -> Result<Vec<u64>, Failure> {
+    let Some(offset) = (count as u64).checked_sub(1) else { return Ok(Vec::new()) };
+    match first.checked_add(offset) {
+        Some(last) => Ok((first..=last).collect()),
+        None => Err(Failure::Usage(format!(
+            "--seed {first} plus --seeds {count} overflows (the largest seed is {})",
+            u64::MAX
+        ))),
+    }
+}
+
+/// The failure of writing a command's figures into `out`.
+pub(crate) fn figure_error(out: &Path) -> impl Fn(Box<dyn std::error::Error>) -> Failure + '_ {
+    move |e| Failure::Runtime(format!("writing figures to {}: {e}", out.display()))
 }
 
 /// Creates `dir` (and its parents) and checks that a file can be written in it.
@@ -125,6 +187,12 @@ pub(crate) fn writable_dir(dir: &Path) -> Result<PathBuf, Failure> {
     std::fs::write(&probe, b"").map_err(fail)?;
     let _ = std::fs::remove_file(probe);
     Ok(dir.to_path_buf())
+}
+
+/// A number in scientific notation with 4 significant digits (`1.234e-5`); 0 and
+/// non-finite values as they are.
+pub(crate) fn sci(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() { format!("{x}") } else { format!("{x:.3e}") }
 }
 
 /// Turns a spec into a file-name fragment: `normal:10` → `normal_10`.

@@ -16,8 +16,8 @@ use super::diagnose;
 /// What the `compare` page shows.
 pub(crate) struct ComparePage<'a> {
     pub(crate) inits: &'a [Init],
-    pub(crate) seed: u64,
-    pub(crate) seeds: usize,
+    /// Every seed of the runs, the first one's cost log and figures shown.
+    pub(crate) seeds: &'a [u64],
     /// One line with the loss, epochs, learning rate and output initializer.
     pub(crate) settings: String,
     pub(crate) log_every: usize,
@@ -51,20 +51,20 @@ pub(crate) fn finish(out: &Path, mut report: Report, figures: &[PathBuf]) -> Res
 
 /// Writes the `compare` run's `index.html`.
 pub(crate) fn write_compare(out: &Path, p: &ComparePage<'_>) -> Result<PathBuf, Failure> {
-    let seeds = if p.seeds > 1 {
-        format!("Seeds {} to {} (mean ± std over {} seeds).", p.seed, p.seed + p.seeds as u64 - 1, p.seeds)
-    } else {
-        format!("Seed {}.", p.seed)
+    let seed = p.seeds[0];
+    let seeds = match p.seeds {
+        [one] => format!("Seed {one}."),
+        _ => format!("Seeds {seed} to {} (mean ± std over {} seeds).", p.seeds[p.seeds.len() - 1], p.seeds.len()),
     };
     let mut report = start("tapegrad compare: the initialization experiment", &seeds);
     report.heading("Results").paragraph(p.settings.clone());
-    let (header, rows) = results_table(p.inits, p.runs, p.seeds);
+    let (header, rows) = results_table(p.inits, p.runs, p.seeds.len());
     report.table(&header, &rows);
     let train: f64 = p.runs.iter().map(|r| r.train_seconds).sum();
     report.paragraph(format!("Training time: {train:.3} s over {} runs ({:.3} s wall clock).", p.runs.len(), p.wall));
 
-    report.heading(format!("Cost log (seed {})", p.seed));
-    let firsts: Vec<&Run> = p.runs.iter().filter(|r| r.seed == p.seed).collect();
+    report.heading(format!("Cost log (seed {seed})"));
+    let firsts: Vec<&Run> = p.runs.iter().filter(|r| r.seed == seed).collect();
     let epochs = firsts.iter().map(|r| r.history.costs.len()).max().unwrap_or(0);
     let mut header = vec!["epoch".to_string()];
     header.extend(firsts.iter().map(|r| r.init.to_string()));

@@ -9,19 +9,15 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 use tapegrad::csv::load_csv;
 use tapegrad::data::{Dataset, Standardizer};
-use tapegrad::init::{Init, seeded_rng};
+use tapegrad::init::{Init, seeded_rng, streams};
 use tapegrad::io::{self, SavedParams};
 use tapegrad::nn::{Activation, Sequential};
 use tapegrad::optim::{Adam, GradientDescent, Momentum, Optimizer};
 use tapegrad::plots;
 use tapegrad::train::{Evaluation, FitOptions, evaluate, fit};
 
-use super::{CliResult, Failure, parse_count, parse_init, parse_positive, writable_dir};
-
-/// Random streams of a seed: the weights as in the experiment, the split on its own
-/// (the mini-batch shuffle uses `tapegrad::train::SHUFFLE_STREAM`).
-const WEIGHT_STREAM: u64 = 1;
-const SPLIT_STREAM: u64 = 3;
+use super::{CliResult, Failure, MAX_ELEMENTS, check_size, parse_activation, parse_count, parse_init};
+use super::{figure_error, parse_non_negative, parse_positive, parse_unit, writable_dir};
 
 /// Metadata keys of a saved standardisation (JSON arrays of the column means and
 /// deviations), so a loaded model sees its inputs as it was trained on them.
@@ -111,27 +107,6 @@ pub(crate) struct TrainArgs {
     load: Option<PathBuf>,
 }
 
-fn parse_activation(s: &str) -> Result<Activation, String> {
-    s.parse()
-}
-
-/// A number in `[0, 1)`.
-fn parse_unit(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
-        Ok(_) => Err(format!("`{s}` must be at least 0 and less than 1")),
-        Err(_) => Err(format!("`{s}` is not a number")),
-    }
-}
-
-fn parse_non_negative(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-        Ok(_) => Err(format!("`{s}` must be a finite number ≥ 0")),
-        Err(_) => Err(format!("`{s}` is not a number")),
-    }
-}
-
 /// What one training run produced.
 struct Outcome {
     data: Dataset,
@@ -151,12 +126,14 @@ pub(crate) fn run(a: TrainArgs) -> CliResult {
             "--epochs 0 trains nothing; use it with --load to evaluate saved parameters".into(),
         ));
     }
+    check_size("--epochs (the costs kept)", &[a.epochs], MAX_ELEMENTS)?;
     let out = writable_dir(&a.out)?;
     if let Some(save) = &a.save {
         check_save_path(save)?;
     }
     let usage = |e: &dyn std::fmt::Display| Failure::Usage(e.to_string());
     let data = load_csv(&a.data).map_err(|e| usage(&e))?;
+    check_network(&a, &data)?;
     let loaded = a.load.as_ref().map(io::load_params).transpose().map_err(|e| usage(&e))?;
     let o = train(&a, data, loaded.as_ref())?;
 
@@ -169,12 +146,24 @@ pub(crate) fn run(a: TrainArgs) -> CliResult {
     } else {
         print_report(&a, &o);
     }
-    write_figures(&out, &a, &o).map_err(|e| Failure::Runtime(format!("writing figures to {}: {e}", out.display())))?;
+    write_figures(&out, &a, &o).map_err(figure_error(&out))?;
     if !a.json {
         println!("figures written to {}", out.display());
         if let Some(path) = &a.save {
             println!("parameters saved to {}", path.display());
         }
+    }
+    Ok(())
+}
+
+/// Every layer's weight and activations must fit in [`MAX_ELEMENTS`].
+fn check_network(a: &TrainArgs, data: &Dataset) -> CliResult {
+    let mut fan_in = data.x.cols();
+    for &width in &a.hidden {
+        check_size(&format!("--hidden {width}: the {fan_in} × {width} weight"), &[fan_in, width], MAX_ELEMENTS)?;
+        let what = format!("--hidden {width}: the activations of {} samples", data.len());
+        check_size(&what, &[data.len(), width], MAX_ELEMENTS)?;
+        fan_in = width;
     }
     Ok(())
 }
@@ -198,7 +187,7 @@ fn check_save_path(path: &Path) -> CliResult {
 }
 
 fn train(a: &TrainArgs, data: Dataset, loaded: Option<&SavedParams>) -> Result<Outcome, Failure> {
-    let (train, test) = data.split(a.test_fraction, &mut seeded_rng(a.seed, SPLIT_STREAM));
+    let (train, test) = data.split(a.test_fraction, &mut seeded_rng(a.seed, streams::SPLIT));
     if train.is_empty() {
         return Err(Failure::Usage(format!("{}: no sample left for training", a.data.display())));
     }
@@ -210,7 +199,7 @@ fn train(a: &TrainArgs, data: Dataset, loaded: Option<&SavedParams>) -> Result<O
     let inputs = |d: &Dataset| standardizer.as_ref().map_or_else(|| d.x.clone(), |s| s.apply(&d.x));
     let (train_x, test_x) = (inputs(&train), inputs(&test));
 
-    let mut rng = seeded_rng(a.seed, WEIGHT_STREAM);
+    let mut rng = seeded_rng(a.seed, streams::WEIGHTS);
     let mut model = Sequential::new(data.x.cols());
     for &width in &a.hidden {
         model.dense(width, a.activation, &a.init, &mut rng);

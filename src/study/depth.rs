@@ -18,16 +18,13 @@
 use rayon::prelude::*;
 
 use crate::experiment::{Setup, moons};
-use crate::init::{Init, Initializer, ParamShape, seeded_rng};
+use crate::init::{Init, Initializer, ParamShape, seeded_rng, streams};
 use crate::nn::{Activation, Sequential};
 use crate::optim::GradientDescent;
+use crate::stats::mean_std;
 use crate::tape::{Anomaly, Tape};
 use crate::tensor::Tensor;
 use crate::train::{FitOptions, TrainError, evaluate, fit_with};
-
-/// Random streams of a depth run: inputs and weights never share draws.
-const INPUT_STREAM: u64 = 0;
-const WEIGHT_STREAM: u64 = 1;
 
 /// The shape of the deep network and its input batch.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -92,7 +89,7 @@ impl DepthRun {
 /// with `activation`, weights from `init` and biases 0, then (when `head` is set) one
 /// linear output unit also initialized by `init`.
 pub fn deep_network(init: Init, inputs: usize, config: &DepthConfig, head: bool, seed: u64) -> Sequential {
-    let mut rng = seeded_rng(seed, WEIGHT_STREAM);
+    let mut rng = seeded_rng(seed, streams::WEIGHTS);
     let mut model = Sequential::new(inputs);
     for _ in 0..config.layers {
         model.dense(config.width, config.activation, &init, &mut rng);
@@ -210,16 +207,14 @@ pub fn train(
 
 /// Mean, standard deviation and root mean square of a tensor's elements.
 fn moments(t: &Tensor) -> (f64, f64, f64) {
-    let n = t.len() as f64;
-    let mean = t.sum() / n;
-    let var = t.data().iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
-    let rms = (t.data().iter().map(|x| x * x).sum::<f64>() / n).sqrt();
-    (mean, var.sqrt(), rms)
+    let (mean, std) = mean_std(t.data());
+    let rms = (t.data().iter().map(|x| x * x).sum::<f64>() / t.len() as f64).sqrt();
+    (mean, std, rms)
 }
 
 /// The standard-normal input batch of `seed`, `batch x width`.
 pub fn inputs(config: &DepthConfig, seed: u64) -> Tensor {
-    Init::Normal(1.0).init(ParamShape::weight(config.batch, config.width), &mut seeded_rng(seed, INPUT_STREAM))
+    Init::Normal(1.0).init(ParamShape::weight(config.batch, config.width), &mut seeded_rng(seed, streams::DATA))
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@
 //! ```
 
 use crate::nn::{Activation, Sequential};
+use crate::stats::mean_std;
 use crate::tape::Tape;
 use crate::tensor::Tensor;
 use crate::train::Step;
@@ -57,7 +58,7 @@ pub struct LayerDiagnostics {
 pub struct Record {
     /// The epoch, from 0.
     pub epoch: usize,
-    /// The cost at that epoch, before its update.
+    /// The cost at that epoch, before its update (of its first batch, with mini-batches).
     pub cost: f64,
     /// One entry per layer, in order.
     pub layers: Vec<LayerDiagnostics>,
@@ -120,15 +121,10 @@ pub fn distinct_units(weight: &Tensor, bias: &Tensor, tol: f64) -> usize {
     representatives.len()
 }
 
-fn mean_std(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
-    (mean, var.sqrt())
-}
-
 /// Records [`Record`]s during [`crate::train::fit_with`]: pass `|s| recorder.observe(s)`
-/// as the observer. Log points are every `every` epochs and the last epoch.
+/// as the observer. Log points are every `every` epochs and the last epoch; with
+/// mini-batches, a log point is measured at the epoch's first batch only, so there is
+/// one record per log point.
 #[derive(Clone, Debug)]
 pub struct Recorder {
     x: Tensor,
@@ -149,9 +145,11 @@ impl Recorder {
         epoch % self.every == 0 || epoch == self.last_epoch
     }
 
-    /// Takes the measurements of a training step, if it is a log point.
+    /// Takes the measurements of a training step, if it is the first step (batch 0) of a
+    /// log-point epoch. With mini-batches, the record's cost and gradients are then those
+    /// of that first batch, taken before its update.
     pub fn observe(&mut self, step: &Step<'_, '_>) {
-        if !self.is_log_point(step.epoch) {
+        if step.batch != 0 || !self.is_log_point(step.epoch) {
             return;
         }
         let grads: Vec<&Tensor> =
@@ -174,7 +172,34 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::{Noise, make_moons};
     use crate::init::{Init, seeded_rng};
+    use crate::optim::GradientDescent;
+    use crate::train::{FitOptions, fit_with};
+
+    #[test]
+    fn mini_batches_give_one_record_per_log_point() {
+        let data = make_moons(30, Noise { std: 0.2, shuffle: true }, &mut seeded_rng(0, 0));
+        let mut model = Sequential::new(2);
+        let mut rng = seeded_rng(0, 1);
+        model.dense(4, Activation::Relu, &Init::HeNormal, &mut rng);
+        model.dense(1, Activation::Identity, &Init::Normal(1.0), &mut rng);
+        let mut recorder = Recorder::new(data.x.clone(), 5, 10);
+        let mut first_batch_costs = Vec::new();
+        // 30 samples in batches of 8: four steps per epoch.
+        let opts = FitOptions { batch_size: Some(8), ..FitOptions::epochs(10) };
+        fit_with(&mut model, &data.x, &data.y, opts, &mut GradientDescent { lr: 0.1 }, |s| {
+            if s.batch == 0 {
+                first_batch_costs.push(s.cost);
+            }
+            recorder.observe(s);
+        })
+        .unwrap();
+        let epochs: Vec<usize> = recorder.records().iter().map(|r| r.epoch).collect();
+        assert_eq!(epochs, [0, 5, 9]);
+        let costs: Vec<f64> = recorder.records().iter().map(|r| r.cost).collect();
+        assert_eq!(costs, [first_batch_costs[0], first_batch_costs[5], first_batch_costs[9]]);
+    }
 
     #[test]
     fn identical_columns_count_once_and_the_bias_separates_units() {
