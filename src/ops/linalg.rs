@@ -23,8 +23,9 @@ pub(crate) fn matmul_backward(input: usize, a: &Tensor, b: &Tensor, g: &Tensor, 
 }
 
 // Y = X·W + b, b a 1 x n row   ∂/∂X = G·Wᵀ    ∂/∂W = Xᵀ·G    ∂/∂b = Σ over rows of G
-// One op instead of matmul then a broadcast add: the bias fills the output and the
-// product accumulates onto it, so the layer makes one pass over its output, not three.
+// One op instead of matmul then a broadcast add: no broadcast machinery and one node
+// instead of two. The bias is added after the product, so the values are exactly those
+// of `matmul` followed by `+`.
 pub(crate) fn affine_forward(x: &Tensor, w: &Tensor, b: &Tensor, out: &mut Tensor) {
     let (m, k, n) = matmul_dims("affine", x.shape(), w.shape());
     assert!(
@@ -34,10 +35,10 @@ pub(crate) fn affine_forward(x: &Tensor, w: &Tensor, b: &Tensor, out: &mut Tenso
         b.cols()
     );
     out.reshape_for_write(m, n);
+    gemm_into(out.data_mut(), m, k, n, x.data(), false, w.data(), false, false);
     for row in out.data_mut().chunks_exact_mut(n.max(1)) {
-        row.copy_from_slice(b.data());
+        row.iter_mut().zip(b.data()).for_each(|(y, b)| *y += b);
     }
-    gemm_into(out.data_mut(), m, k, n, x.data(), false, w.data(), false, true);
 }
 
 pub(crate) fn affine_backward(input: usize, x: &Tensor, w: &Tensor, g: &Tensor, dst: &mut Tensor) {
