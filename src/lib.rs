@@ -18,6 +18,8 @@
 //! assert_eq!(grads.wrt(x).item(), 46.0);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod csv;
 pub mod data;
 mod dot;
