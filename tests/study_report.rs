@@ -1,4 +1,4 @@
-//! Proves that `compare` and `depth` write a self-contained, well-formed `index.html`:
+//! Proves that `compare`, `depth` and `train` write a self-contained, well-formed `index.html`:
 //! every tag opened is closed in order, nothing is fetched from elsewhere, every SVG
 //! figure of the output folder is inlined, and the command line and results are there.
 //! Also that `compare --diagnostics` prints per-layer tables and plots them.
@@ -101,4 +101,30 @@ fn depth_writes_a_page_with_its_figures_and_training_table() {
     );
     assert!(stdout.contains("training on make_moons"));
     check_page(&dir, 3, &["depth --layers 4", "Seeds: 0.", "<td>normal:0.01</td>", "30 epochs of gradient descent"]);
+}
+
+#[test]
+fn train_writes_a_page_with_its_settings_results_and_figures() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-train");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("points.csv");
+    std::fs::write(&data, "x1,x2,label\n0,0,0\n1,1,1\n0,1,0\n1,0,1\n0.2,0.1,0\n0.9,0.8,1\n0.1,0.3,0\n0.8,0.9,1\n")
+        .unwrap();
+    let out = dir.join("out");
+    let data = data.to_str().unwrap();
+    let stdout = run_in(&out, &["train", "--data", data, "--epochs", "30", "--log-every", "10", "--seed", "3"]);
+    assert!(stdout.contains("index.html written to"), "{stdout}");
+    // The results row the terminal prints, cell by cell, is the page's results row.
+    let header = stdout.lines().position(|l| l.trim_start().starts_with("train acc %")).unwrap();
+    let row: String =
+        stdout.lines().nth(header + 1).unwrap().split_whitespace().map(|c| format!("<td>{c}</td>")).collect();
+    // cost curve and decision boundary (two features)
+    check_page(
+        &out,
+        2,
+        &["train --data", "--epochs 30", "Seed 3.", "test fraction 0.2", "standardised", "<th>soft train %</th>", &row],
+    );
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("<tr><td>29</td>"), "the last epoch's cost is logged");
 }

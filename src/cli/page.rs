@@ -1,4 +1,4 @@
-//! The `index.html` that `compare` and `depth` write into their output folder: one
+//! The `index.html` that `compare`, `depth` and `train` write into their output folder: one
 //! self-contained page with the command line, the results, the cost log and every
 //! figure of the run inlined.
 
@@ -37,6 +37,9 @@ pub(crate) fn start(title: &str, seeds: &str) -> Report {
 /// Inlines `figures`, writes `index.html` into `out` and returns its path.
 pub(crate) fn finish(out: &Path, mut report: Report, figures: &[PathBuf]) -> Result<PathBuf, Failure> {
     report.heading("Figures");
+    if figures.is_empty() {
+        report.paragraph("No figures in this run.");
+    }
     for path in figures {
         let svg = std::fs::read_to_string(path)
             .map_err(|e| Failure::Runtime(format!("reading figure {}: {e}", path.display())))?;

@@ -1,5 +1,5 @@
-//! `tapegrad train`: train a classifier on your own CSV data, report it like `compare`,
-//! and save or load its parameters.
+//! `tapegrad train`: train a classifier on your own CSV data, report it like `compare`
+//! (terminal, `--json`, figures and `index.html`), and save or load its parameters.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ use tapegrad::plots;
 use tapegrad::train::{Evaluation, FitOptions, evaluate, fit};
 
 use super::{CliResult, Failure, MAX_ELEMENTS, check_size, parse_activation, parse_count, parse_init};
-use super::{figure_error, parse_non_negative, parse_positive, parse_unit, writable_dir};
+use super::{figure_error, page, parse_non_negative, parse_positive, parse_unit, writable_dir};
 
 /// Metadata keys of a saved standardisation (JSON arrays of the column means and
 /// deviations), so a loaded model sees its inputs as it was trained on them.
@@ -91,7 +91,7 @@ pub(crate) struct TrainArgs {
     /// Print the cost every this many epochs (and at the last one).
     #[arg(long, default_value = "100", value_parser = parse_count)]
     log_every: usize,
-    /// Folder for the figures.
+    /// Folder for the figures and index.html.
     #[arg(long, default_value = "out")]
     out: PathBuf,
     /// Print the results as JSON on standard output instead of the report.
@@ -146,9 +146,10 @@ pub(crate) fn run(a: TrainArgs) -> CliResult {
     } else {
         print_report(&a, &o);
     }
-    write_figures(&out, &a, &o).map_err(figure_error(&out))?;
+    let figures = write_figures(&out, &a, &o).map_err(figure_error(&out))?;
+    let index = write_page(&out, &a, &o, &figures)?;
     if !a.json {
-        println!("figures written to {}", out.display());
+        println!("figures and {} written to {}", index.display(), out.display());
         if let Some(path) = &a.save {
             println!("parameters saved to {}", path.display());
         }
@@ -262,19 +263,21 @@ fn optimizer_name(a: &TrainArgs) -> String {
     }
 }
 
-fn print_report(a: &TrainArgs, o: &Outcome) {
-    println!(
-        "{}: {} samples, {} features; {} for training, {} for testing{}",
+/// The run's settings, one line for the data and one for the network and its training.
+fn settings(a: &TrainArgs, o: &Outcome) -> [String; 2] {
+    let data = format!(
+        "{}: {} samples, {} features; {} for training, {} for testing (test fraction {}){}",
         a.data.display(),
         o.data.len(),
         o.data.x.cols(),
         o.train.len(),
         o.test.len(),
-        if o.standardizer.is_some() { ", standardised" } else { "" }
+        a.test_fraction,
+        if o.standardizer.is_some() { ", standardised" } else { ", not standardised" }
     );
     let hidden: Vec<String> = a.hidden.iter().map(usize::to_string).collect();
     let batch = a.batch_size.map_or("full batch".to_string(), |b| format!("batch size {b}"));
-    println!(
+    let network = format!(
         "network {}→{}→1, {} hidden init {}, output init {}; {} epochs, {}, lr {}, {batch}",
         o.data.x.cols(),
         hidden.join("→"),
@@ -285,26 +288,74 @@ fn print_report(a: &TrainArgs, o: &Outcome) {
         optimizer_name(a),
         a.lr
     );
-    if let Some(path) = &a.load {
-        println!("parameters loaded from {}", path.display());
-    }
-    let last = o.costs.len().saturating_sub(1);
-    for (epoch, cost) in o.costs.iter().enumerate() {
-        if epoch % a.log_every == 0 || epoch == last {
-            println!("cost after epoch {epoch}: {cost:.16}");
-        }
-    }
+    [data, network]
+}
+
+/// The epochs whose cost is logged: every `--log-every`-th and the last.
+fn logged_costs<'a>(a: &TrainArgs, o: &'a Outcome) -> impl Iterator<Item = (usize, f64)> + 'a {
+    let (every, last) = (a.log_every, o.costs.len().saturating_sub(1));
+    o.costs.iter().copied().enumerate().filter(move |&(epoch, _)| epoch % every == 0 || epoch == last)
+}
+
+/// The results table: its header and its one row (percentages, and the training set's cost).
+fn results_table(o: &Outcome) -> ([&'static str; 4], Vec<String>) {
     let pct =
         |e: Option<&Evaluation>, f: fn(&Evaluation) -> f64| e.map_or("-".into(), |e| format!("{:.2}", 100.0 * f(e)));
-    println!("\n{:>15} {:>15} {:>15} {:>15}", "train acc %", "test acc %", "soft train %", "train cost");
-    println!(
-        "{:>15} {:>15} {:>15} {:>15.4}",
+    let header = ["train acc %", "test acc %", "soft train %", "train cost"];
+    let row = vec![
         pct(Some(&o.train_eval), |e| e.accuracy),
         pct(o.test_eval.as_ref(), |e| e.accuracy),
         pct(Some(&o.train_eval), |e| e.soft_accuracy),
-        o.train_eval.cost
-    );
+        format!("{:.4}", o.train_eval.cost),
+    ];
+    (header, row)
+}
+
+fn print_report(a: &TrainArgs, o: &Outcome) {
+    for line in settings(a, o) {
+        println!("{line}");
+    }
+    if let Some(path) = &a.load {
+        println!("parameters loaded from {}", path.display());
+    }
+    for (epoch, cost) in logged_costs(a, o) {
+        println!("cost after epoch {epoch}: {cost:.16}");
+    }
+    let (header, row) = results_table(o);
+    let line = |cells: &[String]| cells.iter().map(|c| format!("{c:>15}")).collect::<Vec<_>>().join(" ");
+    println!("\n{}", line(&header.map(String::from)));
+    println!("{}", line(&row));
     println!("\ntraining time: {:.3} s", o.train_seconds);
+}
+
+/// Writes the run's `index.html`: what the terminal report shows, and the figures.
+fn write_page(out: &Path, a: &TrainArgs, o: &Outcome, figures: &[PathBuf]) -> Result<PathBuf, Failure> {
+    let mut report = page::start("tapegrad train: a classifier on your own data", &format!("Seed {}.", a.seed));
+    report.heading("Settings");
+    for line in settings(a, o) {
+        report.paragraph(line);
+    }
+    if let Some(path) = &a.load {
+        report.paragraph(format!("Parameters loaded from {}.", path.display()));
+    }
+    if let Some(path) = &a.save {
+        report.paragraph(format!("Parameters saved to {}.", path.display()));
+    }
+    let (header, row) = results_table(o);
+    report.heading("Results").table(&header, &[row]);
+    report.paragraph(format!("Training time: {:.3} s.", o.train_seconds));
+
+    report.heading("Cost log");
+    match (o.costs.first(), o.costs.last()) {
+        (Some(first), Some(last)) => {
+            report.paragraph(format!("{} epochs: cost {first:.6} → {last:.6}.", o.costs.len()));
+            let rows: Vec<Vec<String>> =
+                logged_costs(a, o).map(|(epoch, cost)| vec![epoch.to_string(), format!("{cost:.16}")]).collect();
+            report.table(&["epoch", "cost"], &rows)
+        }
+        _ => report.paragraph("No training in this run (--epochs 0: the loaded parameters evaluated)."),
+    };
+    page::finish(out, report, figures)
 }
 
 fn to_json(a: &TrainArgs, o: &Outcome) -> serde_json::Value {
@@ -338,10 +389,15 @@ fn to_json(a: &TrainArgs, o: &Outcome) -> serde_json::Value {
     })
 }
 
-fn write_figures(out: &Path, a: &TrainArgs, o: &Outcome) -> plots::PlotResult {
+/// Writes the cost curve and, for two features, the decision boundary; returns the files
+/// written.
+fn write_figures(out: &Path, a: &TrainArgs, o: &Outcome) -> Result<Vec<PathBuf>, Box<dyn std::error::Error>> {
+    let mut files = Vec::new();
     if !o.costs.is_empty() {
         let label = format!("{} init {}", optimizer_name(a), a.init);
-        plots::cost_curves(&out.join("cost_curve.svg"), "Cost during training", &[(label, &o.costs[..])])?;
+        let path = out.join("cost_curve.svg");
+        plots::cost_curves(&path, "Cost during training", &[(label, &o.costs[..])])?;
+        files.push(path);
     }
     if o.data.x.cols() == 2 {
         // The figure is drawn in the data's own coordinates: the standardisation is folded
@@ -349,9 +405,11 @@ fn write_figures(out: &Path, a: &TrainArgs, o: &Outcome) -> plots::PlotResult {
         let model = o.standardizer.as_ref().map_or_else(|| o.model.clone(), |s| raw_input_model(&o.model, s));
         let test = o.test_eval.map_or(String::new(), |e| format!(", test {:.1} %", 100.0 * e.accuracy));
         let title = format!("train {:.1} %{test}", 100.0 * o.train_eval.accuracy);
-        plots::decision_boundary(&out.join("decision_boundary.svg"), &title, &model, &o.train)?;
+        let path = out.join("decision_boundary.svg");
+        plots::decision_boundary(&path, &title, &model, &o.train)?;
+        files.push(path);
     }
-    Ok(())
+    Ok(files)
 }
 
 /// The model that gives on raw inputs `x` what `model` gives on `s.apply(x)`:
