@@ -59,15 +59,7 @@ impl Dataset {
     /// # Panics
     /// If a row is out of range.
     pub fn select(&self, rows: &[usize]) -> Dataset {
-        let pick = |t: &Tensor| {
-            let mut data = Vec::with_capacity(rows.len() * t.cols());
-            for &r in rows {
-                assert!(r < t.rows(), "Dataset::select: row {r} is outside {}x{}", t.rows(), t.cols());
-                data.extend_from_slice(t.row(r));
-            }
-            Tensor::from_vec(rows.len(), t.cols(), data)
-        };
-        Dataset { x: pick(&self.x), y: pick(&self.y) }
+        Dataset { x: self.x.select_rows(rows), y: self.y.select_rows(rows) }
     }
 
     /// Splits the samples at random into `(train, test)`, with

@@ -177,6 +177,25 @@ impl Tensor {
         self.data.iter().all(|x| x.is_finite())
     }
 
+    /// The rows `rows` of this tensor, in that order (a row may repeat).
+    ///
+    /// # Panics
+    /// If a row is out of bounds.
+    pub fn select_rows(&self, rows: &[usize]) -> Tensor {
+        let mut out = Tensor::default();
+        self.select_rows_into(rows, &mut out);
+        out
+    }
+
+    /// [`Tensor::select_rows`] into `out`, reusing its buffer.
+    pub(crate) fn select_rows_into(&self, rows: &[usize], out: &mut Tensor) {
+        out.reshape_for_write(rows.len(), self.cols);
+        for (dst, &r) in out.data.chunks_exact_mut(self.cols.max(1)).zip(rows) {
+            assert!(r < self.rows, "Tensor::select_rows: row {r} is outside {}x{}", self.rows, self.cols);
+            dst.copy_from_slice(self.row(r));
+        }
+    }
+
     /// Makes this tensor `rows x cols`, reusing its buffer; the contents are unspecified
     /// until written.
     pub(crate) fn reshape_for_write(&mut self, rows: usize, cols: usize) {
@@ -356,6 +375,21 @@ mod tests {
     #[should_panic(expected = "matmul: shape mismatch: left is 2x3, right is 2x3")]
     fn matmul_names_both_shapes() {
         Tensor::zeros(2, 3).matmul(&Tensor::zeros(2, 3));
+    }
+
+    #[test]
+    fn select_rows_picks_and_repeats_rows() {
+        let t = Tensor::from_vec(3, 2, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(t.select_rows(&[2, 0, 2]), Tensor::from_vec(3, 2, vec![5.0, 6.0, 1.0, 2.0, 5.0, 6.0]));
+        let mut reused = Tensor::zeros(5, 5);
+        t.select_rows_into(&[1], &mut reused);
+        assert_eq!(reused, Tensor::from_vec(1, 2, vec![3.0, 4.0]));
+    }
+
+    #[test]
+    #[should_panic(expected = "Tensor::select_rows: row 3 is outside 3x2")]
+    fn select_rows_rejects_a_missing_row() {
+        Tensor::zeros(3, 2).select_rows(&[3]);
     }
 
     #[test]

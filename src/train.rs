@@ -154,8 +154,8 @@ pub fn fit_with(
         order.shuffle(&mut rng);
         let mut total = 0.0;
         for (batch, rows) in order.chunks(batch_size).enumerate() {
-            gather(x, rows, &mut xb);
-            gather(y, rows, &mut yb);
+            x.select_rows_into(rows, &mut xb);
+            y.select_rows_into(rows, &mut yb);
             match step(model, &xb, &yb, &mut tape, opts, optimizer, &mut observe, (epoch, batch)) {
                 Ok(cost) => total += cost * rows.len() as f64,
                 Err(anomaly) => return Err(TrainError::NonFinite { epoch, anomaly: Box::new(anomaly), history }),
@@ -196,15 +196,6 @@ fn step(
         optimizer.update(name, value, grads.wrt(params[i]));
     }
     Ok(cost)
-}
-
-/// Copies the rows `rows` of `src` into `dst`, reusing its buffer.
-fn gather(src: &Tensor, rows: &[usize], dst: &mut Tensor) {
-    let cols = src.cols();
-    dst.reshape_for_write(rows.len(), cols);
-    for (out, &r) in dst.data_mut().chunks_exact_mut(cols.max(1)).zip(rows) {
-        out.copy_from_slice(src.row(r));
-    }
 }
 
 /// How well a binary classifier does on a data set.
