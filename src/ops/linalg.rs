@@ -2,7 +2,7 @@
 //! transpose.
 
 use crate::tape::Var;
-use crate::tensor::{Tensor, gemm_into, matmul_dims, transpose_into};
+use crate::tensor::{Tensor, Write, add_column_sums, gemm_into, matmul_dims, transpose_into};
 
 use super::Op;
 
@@ -10,15 +10,15 @@ use super::Op;
 pub(crate) fn matmul_forward(a: &Tensor, b: &Tensor, out: &mut Tensor) {
     let (m, k, n) = matmul_dims("matmul", a.shape(), b.shape());
     out.reshape_for_write(m, n);
-    gemm_into(out.data_mut(), m, k, n, a.data(), false, b.data(), false, false);
+    gemm_into(out.data_mut(), m, k, n, a.data(), false, b.data(), false, Write::Set);
 }
 
 pub(crate) fn matmul_backward(input: usize, a: &Tensor, b: &Tensor, g: &Tensor, dst: &mut Tensor) {
     let ((m, k), n) = (a.shape(), b.cols());
     if input == 0 {
-        gemm_into(dst.data_mut(), m, n, k, g.data(), false, b.data(), true, true);
+        gemm_into(dst.data_mut(), m, n, k, g.data(), false, b.data(), true, Write::Add);
     } else {
-        gemm_into(dst.data_mut(), k, m, n, a.data(), true, g.data(), false, true);
+        gemm_into(dst.data_mut(), k, m, n, a.data(), true, g.data(), false, Write::Add);
     }
 }
 
@@ -35,20 +35,13 @@ pub(crate) fn affine_forward(x: &Tensor, w: &Tensor, b: &Tensor, out: &mut Tenso
         b.cols()
     );
     out.reshape_for_write(m, n);
-    gemm_into(out.data_mut(), m, k, n, x.data(), false, w.data(), false, false);
-    for row in out.data_mut().chunks_exact_mut(n.max(1)) {
-        row.iter_mut().zip(b.data()).for_each(|(y, b)| *y += b);
-    }
+    gemm_into(out.data_mut(), m, k, n, x.data(), false, w.data(), false, Write::SetPlusRow(b.data()));
 }
 
 pub(crate) fn affine_backward(input: usize, x: &Tensor, w: &Tensor, g: &Tensor, dst: &mut Tensor) {
     match input {
         0 | 1 => matmul_backward(input, x, w, g, dst),
-        _ => {
-            for row in g.data().chunks_exact(g.cols().max(1)) {
-                dst.data_mut().iter_mut().zip(row).for_each(|(d, g)| *d += g);
-            }
-        }
+        _ => add_column_sums(dst.data_mut(), g.data()),
     }
 }
 

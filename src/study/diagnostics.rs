@@ -142,7 +142,7 @@ impl Recorder {
 
     /// Whether `epoch` is a log point.
     pub fn is_log_point(&self, epoch: usize) -> bool {
-        epoch % self.every == 0 || epoch == self.last_epoch
+        epoch.is_multiple_of(self.every) || epoch == self.last_epoch
     }
 
     /// Takes the measurements of a training step, if it is the first step (batch 0) of a

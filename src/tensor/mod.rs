@@ -1,10 +1,13 @@
 //! `Tensor`: a row-major 2-D array of `f64`, and the numeric kernels that work on it.
 //!
-//! The tensor knows nothing of tapes or gradients. Matrix products go through the
-//! `gemm` crate (runtime CPU dispatch, multi-threaded for large products); the
-//! elementwise and reduction kernels are plain loops over slices.
+//! The tensor knows nothing of tapes or gradients. Matrix products are in [`product`];
+//! the elementwise and reduction kernels are plain loops over slices.
+
+mod product;
 
 use std::fmt;
+
+pub(crate) use product::{Write, gemm_into, matmul_dims};
 
 /// A row-major 2-D array of `f64`. Samples are rows: `x` has shape `(n, features)`.
 #[derive(Clone, Default, PartialEq)]
@@ -148,7 +151,7 @@ impl Tensor {
     pub fn matmul(&self, other: &Tensor) -> Tensor {
         let mut out = Tensor::zeros(self.rows, other.cols);
         let (m, k, n) = matmul_dims("matmul", self.shape(), other.shape());
-        gemm_into(&mut out.data, m, k, n, &self.data, false, &other.data, false, false);
+        gemm_into(&mut out.data, m, k, n, &self.data, false, &other.data, false, Write::Set);
         out
     }
 
@@ -232,82 +235,33 @@ impl fmt::Debug for Tensor {
     }
 }
 
-/// The `(m, k, n)` of the product of shapes `a` and `b`, or a panic naming `op`.
-pub(crate) fn matmul_dims(op: &str, a: (usize, usize), b: (usize, usize)) -> (usize, usize, usize) {
-    assert!(
-        a.1 == b.0,
-        "{op}: shape mismatch: left is {}x{}, right is {}x{} ({} columns vs {} rows)",
-        a.0,
-        a.1,
-        b.0,
-        b.1,
-        a.1,
-        b.0
-    );
-    (a.0, a.1, b.1)
-}
-
-/// Products of at least this many multiply-adds use every core.
-const PARALLEL_MIN_FLOPS: usize = 1 << 21;
-
-/// `out (m x n) = op(a) · op(b)`, or `out += op(a) · op(b)` when `accumulate`.
-///
-/// `a` is stored as `m x k` (or `k x m` when `a_t`: the product uses its transpose),
-/// `b` as `k x n` (or `n x k` when `b_t`). Transposes are read through strides, never
-/// copied.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm_into(
-    out: &mut [f64],
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f64],
-    a_t: bool,
-    b: &[f64],
-    b_t: bool,
-    accumulate: bool,
-) {
-    debug_assert!(out.len() == m * n && a.len() == m * k && b.len() == k * n);
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            out.fill(0.0);
+/// `dst[j] += Σ_r src[r, j]`: the column sums of row-major `src`, whose rows are as
+/// long as `dst` (a dense layer's bias gradient). Rows up to 16 wide are summed in
+/// registers, a compiled loop per width; every column is summed in row order.
+pub(crate) fn add_column_sums(dst: &mut [f64], src: &[f64]) {
+    fn narrow<const N: usize>(dst: &mut [f64], src: &[f64]) {
+        let mut acc = [0.0; N];
+        for row in src.as_chunks::<N>().0 {
+            for j in 0..N {
+                acc[j] += row[j];
+            }
         }
-        return;
+        dst.iter_mut().zip(acc).for_each(|(d, s)| *d += s);
     }
-    // Strides (row, column) of each operand as the product reads it.
-    let (a_rs, a_cs) = if a_t { (1, m as isize) } else { (k as isize, 1) };
-    let (b_rs, b_cs) = if b_t { (1, k as isize) } else { (n as isize, 1) };
-    let parallelism =
-        if m * k * n >= PARALLEL_MIN_FLOPS { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
-    // SAFETY: the slices hold exactly the elements the strides address (checked above
-    // in debug builds, and by every caller's shape checks), and `out` does not alias
-    // `a` or `b` (it is a distinct `&mut`).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            out.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            b_cs,
-            b_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
+    macro_rules! widths {
+        ($($n:literal)*) => {
+            match dst.len() {
+                0 => {}
+                $($n => narrow::<$n>(dst, src),)*
+                n => {
+                    for row in src.chunks_exact(n) {
+                        dst.iter_mut().zip(row).for_each(|(d, s)| *d += s);
+                    }
+                }
+            }
+        };
     }
+    widths!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
 }
 
 /// `out (cols x rows) = transpose of src (rows x cols)`.
@@ -328,35 +282,6 @@ mod tests {
         let a = Tensor::from_vec(2, 3, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         let b = Tensor::from_vec(3, 2, vec![7.0, 8.0, 9.0, 10.0, 11.0, 12.0]);
         assert_eq!(a.matmul(&b), Tensor::from_vec(2, 2, vec![58.0, 64.0, 139.0, 154.0]));
-    }
-
-    #[test]
-    fn gemm_reads_transposes_through_strides() {
-        let a = Tensor::from_vec(2, 3, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
-        let b = Tensor::from_vec(2, 2, vec![1.0, -1.0, 2.0, 0.5]);
-        // aᵀ (3x2) · b (2x2), accumulated onto ones.
-        let mut out = vec![1.0; 6];
-        gemm_into(&mut out, 3, 2, 2, a.data(), true, b.data(), false, true);
-        let want = a.transpose().matmul(&b).map(|x| x + 1.0);
-        assert_eq!(out, want.data());
-        // a (2x3) · aᵀ (3x2)
-        let mut out = vec![0.0; 4];
-        gemm_into(&mut out, 2, 3, 2, a.data(), false, a.data(), true, false);
-        assert_eq!(out, a.matmul(&a.transpose()).data());
-    }
-
-    #[test]
-    fn large_products_agree_with_a_naive_loop() {
-        let (m, k, n) = (130, 140, 150);
-        let a = Tensor::from_vec(m, k, (0..m * k).map(|i| (i as f64 * 0.37).sin()).collect());
-        let b = Tensor::from_vec(k, n, (0..k * n).map(|i| (i as f64 * 0.11).cos()).collect());
-        let c = a.matmul(&b);
-        for i in (0..m).step_by(13) {
-            for j in (0..n).step_by(7) {
-                let want: f64 = (0..k).map(|p| a.get(i, p) * b.get(p, j)).sum();
-                assert!((c.get(i, j) - want).abs() < 1e-9, "({i},{j}): {} vs {want}", c.get(i, j));
-            }
-        }
     }
 
     #[test]
@@ -390,6 +315,21 @@ mod tests {
     #[should_panic(expected = "Tensor::select_rows: row 3 is outside 3x2")]
     fn select_rows_rejects_a_missing_row() {
         Tensor::zeros(3, 2).select_rows(&[3]);
+    }
+
+    #[test]
+    fn column_sums_add_each_column_in_row_order() {
+        for cols in [1, 2, 6, 12, 16, 17, 40] {
+            let src: Vec<f64> = (0..7 * cols).map(|i| (i as f64 * 0.3).sin()).collect();
+            let want: Vec<f64> = (0..cols).map(|j| (0..7).fold(0.0, |s, r| s + src[r * cols + j])).collect();
+            let mut dst = vec![0.0; cols];
+            add_column_sums(&mut dst, &src);
+            assert_eq!(dst, want, "{cols} columns");
+            add_column_sums(&mut dst, &src);
+            for (d, w) in dst.iter().zip(&want) {
+                assert!((d - 2.0 * w).abs() < 1e-12, "{cols} columns, added twice: {d} vs {}", 2.0 * w);
+            }
+        }
     }
 
     #[test]

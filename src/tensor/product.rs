@@ -1,0 +1,380 @@
+//! Matrix products. [`gemm_into`] is the one entry point; two engines sit behind it.
+//!
+//! - **Narrow products**, whose output has at most [`NARROW_MAX_COLS`] columns (every
+//!   product of a small network, and the last layers of a large one), run in the loop
+//!   below: each output row is summed in registers over the inner dimension, in order,
+//!   then written once. It needs no packing and allocates nothing, which is what matters
+//!   at these sizes: a 400x12 · 12x6 product is over in a few microseconds, less than a
+//!   general GEMM spends setting up. Each element is the same sequence of multiplies and
+//!   adds whatever the SIMD width, so the values do not depend on the CPU.
+//! - **Everything else** goes to the `gemm` crate: cache blocking, runtime SIMD dispatch,
+//!   and Rayon threads for large products.
+
+/// What a product does with the output slice.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Write<'a> {
+    /// `out = product`.
+    Set,
+    /// `out += product`.
+    Add,
+    /// `out = product + row`, the `1 x n` `row` added to every row of the product after
+    /// it is summed (a dense layer's bias, with the values of a product then an add).
+    SetPlusRow(&'a [f64]),
+}
+
+/// The `(m, k, n)` of the product of shapes `a` and `b`, or a panic naming `op`.
+pub(crate) fn matmul_dims(op: &str, a: (usize, usize), b: (usize, usize)) -> (usize, usize, usize) {
+    assert!(
+        a.1 == b.0,
+        "{op}: shape mismatch: left is {}x{}, right is {}x{} ({} columns vs {} rows)",
+        a.0,
+        a.1,
+        b.0,
+        b.1,
+        a.1,
+        b.0
+    );
+    (a.0, a.1, b.1)
+}
+
+/// Widest output the narrow kernel computes; each width is its own compiled loop.
+const NARROW_MAX_COLS: usize = 16;
+/// Largest narrow product, in multiply-adds; beyond it the `gemm` crate's cache
+/// blocking pays for its set-up.
+const NARROW_MAX_FLOPS: usize = 1 << 18;
+/// Largest `b` the narrow kernel transposes onto the stack for `a · bᵀ`.
+const NARROW_MAX_BT: usize = 1024;
+/// Products of at least this many multiply-adds use every core.
+const PARALLEL_MIN_FLOPS: usize = 1 << 21;
+
+/// `out (m x n) = op(a) · op(b)`, combined with `out` as `write` says.
+///
+/// `a` is stored as `m x k` (or `k x m` when `a_t`: the product uses its transpose),
+/// `b` as `k x n` (or `n x k` when `b_t`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_into(
+    out: &mut [f64],
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f64],
+    a_t: bool,
+    b: &[f64],
+    b_t: bool,
+    write: Write<'_>,
+) {
+    assert!(out.len() == m * n && a.len() == m * k && b.len() == k * n, "gemm_into: slices do not match {m}x{k}x{n}");
+    if let Write::SetPlusRow(row) = write {
+        assert!(row.len() == n, "gemm_into: the added row has {} values for {n} columns", row.len());
+    }
+    if m == 0 || n == 0 {
+        return;
+    }
+    let narrow = k > 0 && n <= NARROW_MAX_COLS && m * k * n <= NARROW_MAX_FLOPS && !(a_t && b_t);
+    if narrow && !b_t {
+        narrow_by_width(out, m, k, n, a, a_t, b, write);
+    } else if narrow && k * n <= NARROW_MAX_BT {
+        let mut bt = [0.0; NARROW_MAX_BT];
+        super::transpose_into(&mut bt[..k * n], n, k, b);
+        narrow_by_width(out, m, k, n, a, a_t, &bt[..k * n], write);
+    } else {
+        general(out, m, k, n, a, a_t, b, b_t, write);
+    }
+}
+
+/// Calls [`narrow`] compiled for the width `n` (at most [`NARROW_MAX_COLS`]), with AVX
+/// where the CPU has it. AVX changes how many lanes an instruction works on, not which
+/// operations each element sees (no fused multiply-add), so the values are the same.
+#[allow(clippy::too_many_arguments)]
+fn narrow_by_width(out: &mut [f64], m: usize, k: usize, n: usize, a: &[f64], a_t: bool, b: &[f64], write: Write<'_>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU has AVX, checked just above.
+        return unsafe { narrow_by_width_avx(out, m, k, n, a, a_t, b, write) };
+    }
+    narrow_by_width_here(out, m, k, n, a, a_t, b, write);
+}
+
+/// [`narrow_by_width_here`] compiled with AVX enabled.
+///
+/// # Safety
+/// The CPU must support AVX.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn narrow_by_width_avx(
+    out: &mut [f64],
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f64],
+    a_t: bool,
+    b: &[f64],
+    write: Write<'_>,
+) {
+    narrow_by_width_here(out, m, k, n, a, a_t, b, write);
+}
+
+/// The dispatch on width, with a block of rows per width that keeps about eight vector
+/// registers of sums in flight.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn narrow_by_width_here(
+    out: &mut [f64],
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f64],
+    a_t: bool,
+    b: &[f64],
+    write: Write<'_>,
+) {
+    macro_rules! widths {
+        ($($n:literal rows $r:literal),*) => {
+            match n {
+                $($n => narrow::<$n, $r>(out, m, k, a, a_t, b, write),)*
+                _ => unreachable!("narrow product of width {n}"),
+            }
+        };
+    }
+    widths!(1 rows 8, 2 rows 8, 3 rows 8, 4 rows 8, 5 rows 4, 6 rows 4, 7 rows 4, 8 rows 4,
+            9 rows 2, 10 rows 2, 11 rows 2, 12 rows 2, 13 rows 2, 14 rows 2, 15 rows 2, 16 rows 2);
+}
+
+/// `out (m x N) = op(a) · b`, `b` stored `k x N`, `R` output rows at a time (then 4, 2
+/// and 1 for the rows left over): their sums over the inner dimension accumulate in
+/// registers, then are written once. Blocking rows gives the adds independent chains,
+/// so they do not wait on one another.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn narrow<const N: usize, const R: usize>(
+    out: &mut [f64],
+    m: usize,
+    k: usize,
+    a: &[f64],
+    a_t: bool,
+    b: &[f64],
+    write: Write<'_>,
+) {
+    let b: &[[f64; N]] = as_rows(b);
+    let out = as_rows_mut::<N>(out);
+    let mut i = 0;
+    let (blocks, rest) = out.as_chunks_mut::<R>();
+    for o in blocks {
+        rows::<N, R>(o, i, m, k, a, a_t, b, write);
+        i += R;
+    }
+    let (blocks, rest) = rest.as_chunks_mut::<4>();
+    for o in blocks {
+        rows::<N, 4>(o, i, m, k, a, a_t, b, write);
+        i += 4;
+    }
+    let (blocks, rest) = rest.as_chunks_mut::<2>();
+    for o in blocks {
+        rows::<N, 2>(o, i, m, k, a, a_t, b, write);
+        i += 2;
+    }
+    for o in rest {
+        rows::<N, 1>(std::array::from_mut(o), i, m, k, a, a_t, b, write);
+        i += 1;
+    }
+}
+
+/// Output rows `i..i + R` of [`narrow`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn rows<const N: usize, const R: usize>(
+    o: &mut [[f64; N]; R],
+    i: usize,
+    m: usize,
+    k: usize,
+    a: &[f64],
+    a_t: bool,
+    b: &[[f64; N]],
+    write: Write<'_>,
+) {
+    let mut acc = [[0.0; N]; R];
+    if a_t {
+        // Rows i.. of op(a) are columns i.. of `a`, stored `k x m`: R adjacent values.
+        for (p, b_row) in b.iter().enumerate() {
+            let x: &[f64; R] = a[p * m + i..][..R].try_into().expect("R values");
+            for r in 0..R {
+                for j in 0..N {
+                    acc[r][j] += x[r] * b_row[j];
+                }
+            }
+        }
+    } else {
+        let a_rows: [&[f64]; R] = std::array::from_fn(|r| &a[(i + r) * k..][..k]);
+        for (p, b_row) in b.iter().enumerate() {
+            for r in 0..R {
+                let x = a_rows[r][p];
+                for j in 0..N {
+                    acc[r][j] += x * b_row[j];
+                }
+            }
+        }
+    }
+    for r in 0..R {
+        store(&mut o[r], &acc[r], write);
+    }
+}
+
+/// Writes one output row's sums `acc` into `o` as `write` says.
+#[inline(always)]
+fn store<const N: usize>(o: &mut [f64; N], acc: &[f64; N], write: Write<'_>) {
+    match write {
+        Write::Set => *o = *acc,
+        Write::Add => {
+            for j in 0..N {
+                o[j] += acc[j];
+            }
+        }
+        Write::SetPlusRow(row) => {
+            for j in 0..N {
+                o[j] = acc[j] + row[j];
+            }
+        }
+    }
+}
+
+/// `s` as rows of `N` (its length is a multiple of `N`).
+#[inline(always)]
+fn as_rows<const N: usize>(s: &[f64]) -> &[[f64; N]] {
+    let (rows, rest) = s.as_chunks();
+    debug_assert!(rest.is_empty());
+    rows
+}
+
+/// `s` as mutable rows of `N` (its length is a multiple of `N`).
+#[inline(always)]
+fn as_rows_mut<const N: usize>(s: &mut [f64]) -> &mut [[f64; N]] {
+    let (rows, rest) = s.as_chunks_mut();
+    debug_assert!(rest.is_empty());
+    rows
+}
+
+/// The `gemm` crate's product; transposes are read through strides, never copied.
+#[allow(clippy::too_many_arguments)]
+fn general(out: &mut [f64], m: usize, k: usize, n: usize, a: &[f64], a_t: bool, b: &[f64], b_t: bool, write: Write) {
+    if k == 0 {
+        if !matches!(write, Write::Add) {
+            out.fill(0.0);
+        }
+    } else {
+        // Strides (row, column) of each operand as the product reads it.
+        let (a_rs, a_cs) = if a_t { (1, m as isize) } else { (k as isize, 1) };
+        let (b_rs, b_cs) = if b_t { (1, k as isize) } else { (n as isize, 1) };
+        let parallelism =
+            if m * k * n >= PARALLEL_MIN_FLOPS { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+        // SAFETY: the slices hold exactly the elements the strides address (asserted in
+        // `gemm_into`), and `out` does not alias `a` or `b` (it is a distinct `&mut`).
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                out.as_mut_ptr(),
+                1,
+                n as isize,
+                matches!(write, Write::Add),
+                a.as_ptr(),
+                a_cs,
+                a_rs,
+                b.as_ptr(),
+                b_cs,
+                b_rs,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+    }
+    if let Write::SetPlusRow(row) = write {
+        for o in out.chunks_exact_mut(n) {
+            o.iter_mut().zip(row).for_each(|(o, r)| *o += r);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tensor;
+
+    /// `op(a) · op(b)` by the definition, summed in order.
+    fn naive(m: usize, k: usize, n: usize, a: &[f64], a_t: bool, b: &[f64], b_t: bool) -> Vec<f64> {
+        let at = |i: usize, p: usize| if a_t { a[p * m + i] } else { a[i * k + p] };
+        let bt = |p: usize, j: usize| if b_t { b[j * k + p] } else { b[p * n + j] };
+        (0..m * n).map(|e| (0..k).fold(0.0, |s, p| s + at(e / n, p) * bt(p, e % n))).collect()
+    }
+
+    fn values(len: usize, seed: f64) -> Vec<f64> {
+        (0..len).map(|i| (i as f64 * seed).sin()).collect()
+    }
+
+    /// Every layout and write mode, for narrow shapes (exact: the same sums in the same
+    /// order) and for shapes that go to the `gemm` crate (to rounding).
+    #[test]
+    fn every_layout_and_write_mode_matches_the_definition() {
+        let shapes = [(400, 2, 12), (12, 400, 6), (5, 7, 1), (3, 0, 4), (64, 64, 17), (70, 80, 16), (200, 300, 90)];
+        for (m, k, n) in shapes {
+            let exact = n <= NARROW_MAX_COLS && m * k * n <= NARROW_MAX_FLOPS;
+            for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
+                let (a, b, row) = (values(m * k, 0.37), values(k * n, 0.11), values(n, 0.7));
+                let want = naive(m, k, n, &a, a_t, &b, b_t);
+                let start = values(m * n, 0.5);
+                for write in [Write::Set, Write::Add, Write::SetPlusRow(&row)] {
+                    let mut out = start.clone();
+                    gemm_into(&mut out, m, k, n, &a, a_t, &b, b_t, write);
+                    for (e, (&got, &p)) in out.iter().zip(&want).enumerate() {
+                        let expect = match write {
+                            Write::Set => p,
+                            Write::Add => start[e] + p,
+                            Write::SetPlusRow(r) => p + r[e % n],
+                        };
+                        let exact = exact && !(a_t && b_t) && (!b_t || k * n <= NARROW_MAX_BT);
+                        let ok = if exact { got == expect } else { (got - expect).abs() <= 1e-9 * (1.0 + p.abs()) };
+                        assert!(ok, "{m}x{k}x{n} a_t={a_t} b_t={b_t} {write:?}: [{e}] {got} vs {expect}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The AVX build of the narrow kernel gives the same bits as the portable one.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx_and_portable_narrow_products_are_identical() {
+        if !std::is_x86_feature_detected!("avx") {
+            return;
+        }
+        for (m, k, n) in [(400, 2, 12), (400, 12, 6), (37, 400, 1), (13, 5, 16), (9, 3, 7)] {
+            for a_t in [false, true] {
+                let (a, b) = (values(m * k, 0.37), values(k * n, 0.11));
+                let (mut here, mut avx) = (vec![0.0; m * n], vec![0.0; m * n]);
+                narrow_by_width_here(&mut here, m, k, n, &a, a_t, &b, Write::Set);
+                // SAFETY: AVX is present, checked above.
+                unsafe { narrow_by_width_avx(&mut avx, m, k, n, &a, a_t, &b, Write::Set) };
+                assert!(here.iter().zip(&avx).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}x{k}x{n} a_t={a_t}");
+            }
+        }
+    }
+
+    #[test]
+    fn large_products_agree_with_a_naive_loop() {
+        let (m, k, n) = (130, 140, 150);
+        let a = Tensor::from_vec(m, k, values(m * k, 0.37));
+        let b = Tensor::from_vec(k, n, (0..k * n).map(|i| (i as f64 * 0.11).cos()).collect());
+        let c = a.matmul(&b);
+        for i in (0..m).step_by(13) {
+            for j in (0..n).step_by(7) {
+                let want: f64 = (0..k).map(|p| a.get(i, p) * b.get(p, j)).sum();
+                assert!((c.get(i, j) - want).abs() < 1e-9, "({i},{j}): {} vs {want}", c.get(i, j));
+            }
+        }
+    }
+}
