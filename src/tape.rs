@@ -43,7 +43,7 @@ struct Inner {
 
 pub(crate) struct Node {
     pub(crate) op: Op,
-    pub(crate) parents: SmallVec<[u32; 2]>,
+    pub(crate) parents: SmallVec<[u32; 3]>,
     pub(crate) value: Tensor,
     pub(crate) needs_grad: bool,
 }
@@ -176,7 +176,7 @@ impl Tape {
 
     /// Records `op` applied to `parents`, computing its value in a reused buffer.
     pub(crate) fn record<'t>(&'t self, op: Op, parents: &[Var<'t>]) -> Var<'t> {
-        let mut ids: SmallVec<[u32; 2]> = SmallVec::new();
+        let mut ids: SmallVec<[u32; 3]> = SmallVec::new();
         for p in parents {
             assert!(
                 std::ptr::eq(p.tape, self),
@@ -212,7 +212,7 @@ impl Inner {
     }
 
     /// Appends a node; returns its index.
-    fn store(&mut self, op: Op, parents: SmallVec<[u32; 2]>, value: Tensor, needs_grad: bool) -> u32 {
+    fn store(&mut self, op: Op, parents: SmallVec<[u32; 3]>, value: Tensor, needs_grad: bool) -> u32 {
         let index = self.len;
         let node = Node { op, parents, value, needs_grad };
         if index < self.nodes.len() {
