@@ -274,6 +274,16 @@ impl Inner {
     }
 }
 
+/// Makes `grad` zeros shaped like `value`, reusing its buffer. A 1x1 gradient (one per
+/// node of scalar code) that was 1x1 in the last pass too only has its element written:
+/// no call to `memset`, and no write to the tensor's header.
+fn zero_like(grad: &mut Tensor, value: &Tensor) {
+    match grad.data_mut() {
+        [x] if value.len() == 1 => *x = 0.0,
+        _ => grad.reset_zeros(value.rows(), value.cols()),
+    }
+}
+
 fn anomaly_at(op: Op, node: usize, in_gradient: bool, inputs: &[&Tensor]) -> Anomaly {
     let mut input_shapes = [None; 3];
     for (slot, t) in input_shapes.iter_mut().zip(inputs) {
@@ -355,7 +365,16 @@ impl<'t> Var<'t> {
         let check = tape.detect_anomaly.get();
         for i in (0..=root).rev() {
             let node = &nodes[i];
-            if !has[i] || node.parents().is_empty() || !node.needs_grad {
+            if !has[i] {
+                // Nothing reached this node, and nothing can any more (only later nodes
+                // use it): one that takes a gradient gets zeros, in this same walk.
+                if node.needs_grad {
+                    zero_like(&mut grads[i], &node.value);
+                    has[i] = true;
+                }
+                continue;
+            }
+            if node.parents().is_empty() || !node.needs_grad {
                 continue;
             }
             let (before, rest) = grads.split_at_mut(i);
@@ -368,8 +387,7 @@ impl<'t> Var<'t> {
                 }
                 let dst = &mut before[p];
                 if !has[p] {
-                    let (r, c) = nodes[p].value.shape();
-                    dst.reset_zeros(r, c);
+                    zero_like(dst, &nodes[p].value);
                     has[p] = true;
                 }
                 node.op.backward(k, &inputs, &node.value, g, dst);
@@ -378,10 +396,10 @@ impl<'t> Var<'t> {
                 }
             }
         }
-        for (i, node) in nodes[..n].iter().enumerate() {
-            if node.needs_grad && !has[i] {
-                let (r, c) = node.value.shape();
-                grads[i].reset_zeros(r, c);
+        // Nodes recorded after the root do not affect it: zeros too.
+        for i in root + 1..n {
+            if nodes[i].needs_grad {
+                zero_like(&mut grads[i], &nodes[i].value);
                 has[i] = true;
             }
         }
