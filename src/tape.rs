@@ -76,10 +76,8 @@ impl Node {
     }
 
     /// The parents' values, looked up in `nodes` (the tape's nodes before this one).
-    /// All entries are read without a branch on the count: the unused ones name node 0,
-    /// which exists whenever a node has a parent.
     fn inputs<'a>(&self, nodes: &'a [Node]) -> Inputs<'a> {
-        Inputs { values: self.parent_ids.map(|i| &nodes[i as usize].value), len: self.parent_count }
+        Inputs::of(self.parent_ids, self.parent_count, nodes)
     }
 }
 
@@ -87,6 +85,15 @@ impl Node {
 struct Inputs<'a> {
     values: [&'a Tensor; MAX_INPUTS],
     len: u8,
+}
+
+impl<'a> Inputs<'a> {
+    /// The values of the first `len` of `ids` in `nodes`. All entries are read without a
+    /// branch on the count: the unused ids are 0, and node 0 exists whenever a node has a
+    /// parent.
+    fn of(ids: [u32; MAX_INPUTS], len: u8, nodes: &'a [Node]) -> Inputs<'a> {
+        Inputs { values: ids.map(|i| &nodes[i as usize].value), len }
+    }
 }
 
 impl<'a> Deref for Inputs<'a> {
@@ -243,16 +250,16 @@ impl Tape {
         // The value is computed straight into the slot's buffer, and the slot's other
         // fields are overwritten one by one: no node is moved in or out.
         let (index, done, slot) = inner.next_slot();
-        slot.parent_ids = [0; MAX_INPUTS];
-        slot.parent_ids.iter_mut().zip(parents).for_each(|(id, p)| *id = p.index);
-        slot.parent_count = parents.len() as u8;
-        let inputs = slot.inputs(done);
-        let needs_grad = slot.parents().iter().any(|&i| done[i as usize].needs_grad);
+        let ids: [u32; MAX_INPUTS] = std::array::from_fn(|k| parents.get(k).map_or(0, |p| p.index));
+        let inputs = Inputs::of(ids, parents.len() as u8, done);
+        let needs_grad = parents.iter().any(|p| done[p.index as usize].needs_grad);
         op.forward(&inputs, &mut slot.value);
         if self.detect_anomaly.get() && self.anomaly.get().is_none() && !slot.value.is_finite() {
             self.anomaly.set(Some(anomaly_at(op, index as usize, false, &inputs)));
         }
         slot.op = op;
+        slot.parent_ids = ids;
+        slot.parent_count = inputs.len;
         slot.needs_grad = needs_grad;
         inner.len += 1;
         Var { tape: self, index }
