@@ -7,6 +7,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::mem;
+use std::ops::Deref;
 
 use smallvec::SmallVec;
 
@@ -41,11 +42,66 @@ struct Inner {
     has_grad: Vec<bool>,
 }
 
+/// The most inputs an op takes (`affine`: `x`, `W` and `b`).
+const MAX_INPUTS: usize = 3;
+
+/// One recorded op. The parent indices are held inline (no heap, no spill check), with
+/// their count and the flag in what would otherwise be padding: a node is 80 bytes, and
+/// a million-node scalar chain streams every node through the cache in each direction.
 pub(crate) struct Node {
     pub(crate) op: Op,
-    pub(crate) parents: SmallVec<[u32; 3]>,
     pub(crate) value: Tensor,
+    /// The first `parent_count` are the parents' indices, the rest are 0.
+    parent_ids: [u32; MAX_INPUTS],
+    parent_count: u8,
     pub(crate) needs_grad: bool,
+}
+
+impl Default for Node {
+    fn default() -> Node {
+        Node {
+            op: Op::Constant,
+            value: Tensor::default(),
+            parent_ids: [0; MAX_INPUTS],
+            parent_count: 0,
+            needs_grad: false,
+        }
+    }
+}
+
+impl Node {
+    /// The indices of the nodes this one was computed from.
+    pub(crate) fn parents(&self) -> &[u32] {
+        &self.parent_ids[..usize::from(self.parent_count)]
+    }
+
+    /// The parents' values, looked up in `nodes` (the tape's nodes before this one).
+    fn inputs<'a>(&self, nodes: &'a [Node]) -> Inputs<'a> {
+        Inputs::of(self.parent_ids, self.parent_count, nodes)
+    }
+}
+
+/// The values of a node's parents, as the ops read them.
+struct Inputs<'a> {
+    values: [&'a Tensor; MAX_INPUTS],
+    len: u8,
+}
+
+impl<'a> Inputs<'a> {
+    /// The values of the first `len` of `ids` in `nodes`. All entries are read without a
+    /// branch on the count: the unused ids are 0, and node 0 exists whenever a node has a
+    /// parent.
+    fn of(ids: [u32; MAX_INPUTS], len: u8, nodes: &'a [Node]) -> Inputs<'a> {
+        Inputs { values: ids.map(|i| &nodes[i as usize].value), len }
+    }
+}
+
+impl<'a> Deref for Inputs<'a> {
+    type Target = [&'a Tensor];
+
+    fn deref(&self) -> &[&'a Tensor] {
+        &self.values[..usize::from(self.len)]
+    }
 }
 
 /// Where a non-finite value first appeared on a tape with anomaly detection on.
@@ -158,70 +214,80 @@ impl Tape {
     pub(crate) fn for_each_node(&self, mut f: impl FnMut(usize, &'static str, &[u32], &Tensor)) {
         let inner = self.inner.borrow();
         for (i, node) in inner.nodes[..inner.len].iter().enumerate() {
-            f(i, node.op.name(), &node.parents, &node.value);
+            f(i, node.op.name(), node.parents(), &node.value);
         }
     }
 
     fn record_leaf(&self, op: Op, fill: impl FnOnce(&mut Tensor)) -> Var<'_> {
         let mut inner = self.inner.borrow_mut();
-        let mut value = inner.take_slot();
-        fill(&mut value);
+        let (index, _, slot) = inner.next_slot();
+        fill(&mut slot.value);
         // A non-finite input (a parameter an update overflowed) is the first anomaly too.
-        if self.detect_anomaly.get() && self.anomaly.get().is_none() && !value.is_finite() {
-            self.anomaly.set(Some(anomaly_at(op, inner.len, false, &[])));
+        if self.detect_anomaly.get() && self.anomaly.get().is_none() && !slot.value.is_finite() {
+            self.anomaly.set(Some(anomaly_at(op, index as usize, false, &[])));
         }
-        let index = inner.store(op, SmallVec::new(), value, matches!(op, Op::Leaf));
+        slot.op = op;
+        slot.parent_ids = [0; MAX_INPUTS];
+        slot.parent_count = 0;
+        slot.needs_grad = matches!(op, Op::Leaf);
+        inner.len += 1;
         Var { tape: self, index }
     }
 
-    /// Records `op` applied to `parents`, computing its value in a reused buffer.
+    /// Records `op` applied to `parents` (at least one), computing its value in a reused
+    /// buffer.
     pub(crate) fn record<'t>(&'t self, op: Op, parents: &[Var<'t>]) -> Var<'t> {
-        let mut ids: SmallVec<[u32; 3]> = SmallVec::new();
         for p in parents {
             assert!(
                 std::ptr::eq(p.tape, self),
                 "{}: an operand belongs to another tape (Vars from different tapes cannot be combined)",
                 op.name()
             );
-            ids.push(p.index);
         }
+        assert!(parents.len() <= MAX_INPUTS, "{}: more than {MAX_INPUTS} inputs", op.name());
         // One borrow for the whole record: it is the per-node cost of scalar code.
         let mut inner = self.inner.borrow_mut();
-        let mut value = inner.take_slot();
-        let mut inputs: SmallVec<[&Tensor; 3]> = SmallVec::new();
-        let mut needs_grad = false;
-        for &i in &ids {
-            let node = &inner.nodes[i as usize];
-            inputs.push(&node.value);
-            needs_grad |= node.needs_grad;
+        // The value is computed straight into the slot's buffer, and the slot's other
+        // fields are overwritten one by one: no node is moved in or out.
+        let (index, done, slot) = inner.next_slot();
+        let ids: [u32; MAX_INPUTS] = std::array::from_fn(|k| parents.get(k).map_or(0, |p| p.index));
+        let inputs = Inputs::of(ids, parents.len() as u8, done);
+        let needs_grad = parents.iter().any(|p| done[p.index as usize].needs_grad);
+        op.forward(&inputs, &mut slot.value);
+        if self.detect_anomaly.get() && self.anomaly.get().is_none() && !slot.value.is_finite() {
+            self.anomaly.set(Some(anomaly_at(op, index as usize, false, &inputs)));
         }
-        op.forward(&inputs, &mut value);
-        if self.detect_anomaly.get() && self.anomaly.get().is_none() && !value.is_finite() {
-            self.anomaly.set(Some(anomaly_at(op, inner.len, false, &inputs)));
-        }
-        drop(inputs);
-        let index = inner.store(op, ids, value, needs_grad);
+        slot.op = op;
+        slot.parent_ids = ids;
+        slot.parent_count = inputs.len;
+        slot.needs_grad = needs_grad;
+        inner.len += 1;
         Var { tape: self, index }
     }
 }
 
 impl Inner {
-    /// The buffer of the next slot, empty if the slot is new.
-    fn take_slot(&mut self) -> Tensor {
-        self.nodes.get_mut(self.len).map(|n| mem::take(&mut n.value)).unwrap_or_default()
-    }
-
-    /// Appends a node; returns its index.
-    fn store(&mut self, op: Op, parents: SmallVec<[u32; 3]>, value: Tensor, needs_grad: bool) -> u32 {
-        let index = self.len;
-        let node = Node { op, parents, value, needs_grad };
-        if index < self.nodes.len() {
-            self.nodes[index] = node;
-        } else {
-            self.nodes.push(node);
+    /// The index of the next node, the live nodes before it, and its slot (added if the
+    /// tape is longer than ever before). The slot keeps its old buffer for the new value
+    /// to reuse; the node becomes live when the caller increments `len`.
+    #[inline]
+    fn next_slot(&mut self) -> (u32, &[Node], &mut Node) {
+        let index = u32::try_from(self.len).expect("Tape: more than u32::MAX nodes");
+        if self.len == self.nodes.len() {
+            self.nodes.push(Node::default());
         }
-        self.len += 1;
-        u32::try_from(index).expect("Tape: more than u32::MAX nodes")
+        let (done, rest) = self.nodes.split_at_mut(self.len);
+        (index, done, &mut rest[0])
+    }
+}
+
+/// Makes `grad` zeros shaped like `value`, reusing its buffer. A 1x1 gradient (one per
+/// node of scalar code) that was 1x1 in the last pass too only has its element written:
+/// no call to `memset`, and no write to the tensor's header.
+fn zero_like(grad: &mut Tensor, value: &Tensor) {
+    match grad.data_mut() {
+        [x] if value.len() == 1 => *x = 0.0,
+        _ => grad.reset_zeros(value.rows(), value.cols()),
     }
 }
 
@@ -306,22 +372,29 @@ impl<'t> Var<'t> {
         let check = tape.detect_anomaly.get();
         for i in (0..=root).rev() {
             let node = &nodes[i];
-            if !has[i] || node.parents.is_empty() || !node.needs_grad {
+            if !has[i] {
+                // Nothing reached this node, and nothing can any more (only later nodes
+                // use it): one that takes a gradient gets zeros, in this same walk.
+                if node.needs_grad {
+                    zero_like(&mut grads[i], &node.value);
+                    has[i] = true;
+                }
+                continue;
+            }
+            if node.parents().is_empty() || !node.needs_grad {
                 continue;
             }
             let (before, rest) = grads.split_at_mut(i);
             let g = &rest[0];
-            let mut inputs: SmallVec<[&Tensor; 3]> = SmallVec::new();
-            node.parents.iter().for_each(|&p| inputs.push(&nodes[p as usize].value));
-            for (k, &p) in node.parents.iter().enumerate() {
+            let inputs = node.inputs(nodes);
+            for (k, &p) in node.parents().iter().enumerate() {
                 let p = p as usize;
                 if !nodes[p].needs_grad {
                     continue;
                 }
                 let dst = &mut before[p];
                 if !has[p] {
-                    let (r, c) = nodes[p].value.shape();
-                    dst.reset_zeros(r, c);
+                    zero_like(dst, &nodes[p].value);
                     has[p] = true;
                 }
                 node.op.backward(k, &inputs, &node.value, g, dst);
@@ -330,10 +403,10 @@ impl<'t> Var<'t> {
                 }
             }
         }
-        for (i, node) in nodes[..n].iter().enumerate() {
-            if node.needs_grad && !has[i] {
-                let (r, c) = node.value.shape();
-                grads[i].reset_zeros(r, c);
+        // Nodes recorded after the root do not affect it: zeros too.
+        for i in root + 1..n {
+            if nodes[i].needs_grad {
+                zero_like(&mut grads[i], &nodes[i].value);
                 has[i] = true;
             }
         }
@@ -383,5 +456,16 @@ impl Drop for Gradients<'_> {
             inner.grads = mem::take(&mut self.grads);
             inner.has_grad = mem::take(&mut self.has);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_stays_small() {
+        // Op (24 bytes) + Tensor (40) + three parent indices, their count and the flag.
+        assert_eq!(size_of::<Node>(), size_of::<Op>() + size_of::<Tensor>() + 16);
     }
 }

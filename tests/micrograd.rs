@@ -2,7 +2,9 @@
 //! independent framework gives (micrograd's own two tests, whose expected numbers come
 //! from PyTorch), and the tape's bookkeeping: gradients accumulate over every use of a
 //! node, a 100 000-node chain back-propagates without recursion, a reset tape records
-//! the same results again, and a leaf the output ignores has a zero gradient.
+//! the same results again (also when scalar and tensor graphs take turns in its
+//! buffers), a leaf the output ignores has a zero gradient, and a gradient starts from
+//! zeros that its first contribution is added to.
 
 use tapegrad::prelude::*;
 
@@ -163,6 +165,49 @@ fn two_gradients_alive_at_once() {
     assert_eq!(d_cube.wrt(square).item(), 3.0);
     drop(d_square);
     drop(d_cube);
-    // After both handed their buffers back, a third pass still starts clean.
-    assert_eq!(square.backward().wrt(x).item(), 6.0);
+    // After both handed their buffers back, a third pass still starts clean, also for
+    // the node recorded after its output, whose buffer last held a gradient of 1.
+    let again = square.backward();
+    assert_eq!(again.wrt(x).item(), 6.0);
+    assert_eq!(again.wrt(cube).item(), 0.0);
+}
+
+#[test]
+fn scalar_and_tensor_graphs_take_turns_in_the_reused_buffers() {
+    let scalar = |tape: &Tape| {
+        let x = tape.scalar(0.5);
+        let w = tape.scalar(-1.5);
+        let y = ((x * w).tanh() - x / w).sigmoid();
+        let grads = y.backward();
+        (y.item(), grads.wrt(x).item(), grads.wrt(w).item())
+    };
+    let tensor = |tape: &Tape| {
+        let a = tape.leaf(Tensor::from_vec(2, 3, vec![0.5, -1.0, 2.0, 0.25, 1.5, -0.75]));
+        let b = tape.leaf(Tensor::from_vec(1, 3, vec![0.1, -0.2, 0.3]));
+        let c = tape.leaf(Tensor::from_vec(3, 1, vec![1.0, -1.0, 0.5]));
+        let y = ((a * b).tanh() - a / 4.0).matmul(c).sum();
+        let grads = y.backward();
+        (y.item(), grads.wrt(a).clone(), grads.wrt(b).clone(), grads.wrt(c).clone())
+    };
+    let mut tape = Tape::new();
+    let s = scalar(&tape);
+    tape.reset();
+    let t = tensor(&tape);
+    // Each slot and gradient buffer now holds the other graph's shapes and values.
+    for _ in 0..2 {
+        tape.reset();
+        assert_eq!(scalar(&tape), s);
+        tape.reset();
+        assert_eq!(tensor(&tape), t);
+    }
+}
+
+#[test]
+fn the_first_contribution_is_added_to_zeros() {
+    // d(x · -0)/dx is -0; added to a zero gradient it gives +0, as in PyTorch.
+    let tape = Tape::new();
+    let x = tape.scalar(3.0);
+    let y = x * -0.0;
+    let dx = y.backward().wrt(x).item();
+    assert_eq!(dx.to_bits(), 0.0f64.to_bits());
 }

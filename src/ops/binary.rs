@@ -109,6 +109,21 @@ pub(crate) fn broadcast_shape(op: &str, a: (usize, usize), b: (usize, usize)) ->
 
 /// One direction of an elementwise op of two inputs.
 enum Pass<'a> {
+    /// `y = f(a, b)` for 1x1 operands (micrograd-style scalar code): no shapes, no loops.
+    ScalarForward {
+        a: f64,
+        b: f64,
+        y: &'a mut f64,
+    },
+    /// `dst += g · ∂f/∂input k` for 1x1 operands.
+    ScalarBackward {
+        k: usize,
+        a: f64,
+        b: f64,
+        y: f64,
+        g: f64,
+        dst: &'a mut f64,
+    },
     Forward {
         a: &'a Tensor,
         b: &'a Tensor,
@@ -130,12 +145,8 @@ impl Pass<'_> {
     #[inline(always)]
     fn zip(self, f: impl Fn(f64, f64) -> f64, da: impl Fn(f64, f64, f64) -> f64, db: impl Fn(f64, f64, f64) -> f64) {
         match self {
-            // 1x1 operands (micrograd-style scalar code): no loop machinery at all.
-            Pass::Forward { a, b, y } if y.len() == 1 => y.data_mut()[0] = f(a.data()[0], b.data()[0]),
-            Pass::Backward { k, a, b, y, g, dst } if y.len() == 1 => {
-                let (x, z, y) = (a.data()[0], b.data()[0], y.data()[0]);
-                dst.data_mut()[0] += g.data()[0] * if k == 0 { da(x, z, y) } else { db(x, z, y) };
-            }
+            Pass::ScalarForward { a, b, y } => *y = f(a, b),
+            Pass::ScalarBackward { k, a, b, y, g, dst } => *dst += g * if k == 0 { da(a, b, y) } else { db(a, b, y) },
             Pass::Forward { a, b, y } => {
                 let flat = flat(a, b, y.shape());
                 let (a, b) = (View::of(a, flat), View::of(b, flat));
@@ -177,6 +188,8 @@ fn accumulate(d: impl Fn(f64, f64, f64) -> f64, a: &Tensor, b: &Tensor, y: &Tens
 }
 
 impl Binary {
+    // Inlined into each entry point below, so each keeps only the passes it can make.
+    #[inline(always)]
     fn run(self, pass: Pass<'_>) {
         match self {
             // a + b              ∂/∂a = 1           ∂/∂b = 1
@@ -199,13 +212,34 @@ impl Binary {
         }
     }
 
+    // The 1x1 case (two 1x1 operands need no broadcasting) is inlined into the caller;
+    // tensors take the loops out of line.
+    #[inline]
     pub(crate) fn forward(self, a: &Tensor, b: &Tensor, y: &mut Tensor) {
+        if let (&[a], &[b]) = (a.data(), b.data()) {
+            y.reshape_for_write(1, 1);
+            return self.run(Pass::ScalarForward { a, b, y: &mut y.data_mut()[0] });
+        }
+        self.forward_tensors(a, b, y);
+    }
+
+    #[inline(never)]
+    fn forward_tensors(self, a: &Tensor, b: &Tensor, y: &mut Tensor) {
         let (r, c) = broadcast_shape(self.name(), a.shape(), b.shape());
         y.reshape_for_write(r, c);
         self.run(Pass::Forward { a, b, y });
     }
 
+    #[inline]
     pub(crate) fn backward(self, k: usize, a: &Tensor, b: &Tensor, y: &Tensor, g: &Tensor, dst: &mut Tensor) {
+        if let (&[a], &[b], &[y], &[g], [dst]) = (a.data(), b.data(), y.data(), g.data(), dst.data_mut()) {
+            return self.run(Pass::ScalarBackward { k, a, b, y, g, dst });
+        }
+        self.backward_tensors(k, a, b, y, g, dst);
+    }
+
+    #[inline(never)]
+    fn backward_tensors(self, k: usize, a: &Tensor, b: &Tensor, y: &Tensor, g: &Tensor, dst: &mut Tensor) {
         self.run(Pass::Backward { k, a, b, y, g, dst });
     }
 }

@@ -52,6 +52,7 @@ impl Op {
     }
 
     /// Computes the op's value from its inputs into `out` (whose buffer is reused).
+    #[inline]
     pub(crate) fn forward(self, x: &[&Tensor], out: &mut Tensor) {
         match self {
             Op::Leaf | Op::Constant => unreachable!("leaves are not computed"),
@@ -68,6 +69,7 @@ impl Op {
 
     /// Adds to `dst` the gradient flowing to input `k`, given the inputs `x`, the op's
     /// value `y` and the gradient `g` flowing into it.
+    #[inline]
     pub(crate) fn backward(self, k: usize, x: &[&Tensor], y: &Tensor, g: &Tensor, dst: &mut Tensor) {
         match self {
             Op::Leaf | Op::Constant => {}

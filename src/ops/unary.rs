@@ -21,8 +21,28 @@ pub(crate) enum Unary {
 
 /// One direction of an elementwise op.
 enum Pass<'a> {
-    Forward { x: &'a [f64], y: &'a mut [f64] },
-    Backward { x: &'a [f64], y: &'a [f64], g: &'a [f64], dx: &'a mut [f64] },
+    /// `y = f(x)` for a 1x1 input (micrograd-style scalar code): no loop.
+    ScalarForward {
+        x: f64,
+        y: &'a mut f64,
+    },
+    /// `dx += g · df(x, y)` for a 1x1 input.
+    ScalarBackward {
+        x: f64,
+        y: f64,
+        g: f64,
+        dx: &'a mut f64,
+    },
+    Forward {
+        x: &'a [f64],
+        y: &'a mut [f64],
+    },
+    Backward {
+        x: &'a [f64],
+        y: &'a [f64],
+        g: &'a [f64],
+        dx: &'a mut [f64],
+    },
 }
 
 impl Pass<'_> {
@@ -30,6 +50,8 @@ impl Pass<'_> {
     #[inline(always)]
     fn map(self, f: impl Fn(f64) -> f64, df: impl Fn(f64, f64) -> f64) {
         match self {
+            Pass::ScalarForward { x, y } => *y = f(x),
+            Pass::ScalarBackward { x, y, g, dx } => *dx += g * df(x, y),
             Pass::Forward { x, y } => y.iter_mut().zip(x).for_each(|(y, &x)| *y = f(x)),
             Pass::Backward { x, y, g, dx } => {
                 for (((dx, &x), &y), &g) in dx.iter_mut().zip(x).zip(y).zip(g) {
@@ -41,6 +63,8 @@ impl Pass<'_> {
 }
 
 impl Unary {
+    // Inlined into each entry point below, so each keeps only the passes it can make.
+    #[inline(always)]
     fn run(self, pass: Pass<'_>) {
         match self {
             // -x                                   d/dx = -1
@@ -75,12 +99,32 @@ impl Unary {
         }
     }
 
+    // The 1x1 case is inlined into the caller; tensors take the loops out of line.
+    #[inline]
     pub(crate) fn forward(self, x: &Tensor, out: &mut Tensor) {
+        if let &[x] = x.data() {
+            out.reshape_for_write(1, 1);
+            return self.run(Pass::ScalarForward { x, y: &mut out.data_mut()[0] });
+        }
+        self.forward_tensors(x, out);
+    }
+
+    #[inline(never)]
+    fn forward_tensors(self, x: &Tensor, out: &mut Tensor) {
         out.reshape_for_write(x.rows(), x.cols());
         self.run(Pass::Forward { x: x.data(), y: out.data_mut() });
     }
 
+    #[inline]
     pub(crate) fn backward(self, x: &Tensor, y: &Tensor, g: &Tensor, dx: &mut Tensor) {
+        if let (&[x], &[y], &[g], [dx]) = (x.data(), y.data(), g.data(), dx.data_mut()) {
+            return self.run(Pass::ScalarBackward { x, y, g, dx });
+        }
+        self.backward_tensors(x, y, g, dx);
+    }
+
+    #[inline(never)]
+    fn backward_tensors(self, x: &Tensor, y: &Tensor, g: &Tensor, dx: &mut Tensor) {
         self.run(Pass::Backward { x: x.data(), y: y.data(), g: g.data(), dx: dx.data_mut() });
     }
 }
