@@ -8,7 +8,7 @@
 //!   general GEMM spends setting up. Each element is the same sequence of multiplies and
 //!   adds whatever the SIMD width, so the values do not depend on the CPU.
 //! - **Everything else** goes to the `gemm` crate: cache blocking, runtime SIMD dispatch,
-//!   and Rayon threads for large products.
+//!   and Rayon threads for large products (not nested inside a parallel job).
 
 /// What a product does with the output slice.
 #[derive(Clone, Copy, Debug)]
@@ -44,7 +44,8 @@ const NARROW_MAX_COLS: usize = 16;
 const NARROW_MAX_FLOPS: usize = 1 << 18;
 /// Largest `b` the narrow kernel transposes onto the stack for `a · bᵀ`.
 const NARROW_MAX_BT: usize = 1024;
-/// Products of at least this many multiply-adds use every core.
+/// Products of at least this many multiply-adds use every core, unless they already run
+/// on a Rayon worker.
 const PARALLEL_MIN_FLOPS: usize = 1 << 21;
 
 /// `out (m x n) = op(a) · op(b)`, combined with `out` as `write` says.
@@ -265,8 +266,10 @@ fn general(out: &mut [f64], m: usize, k: usize, n: usize, a: &[f64], a_t: bool, 
         // Strides (row, column) of each operand as the product reads it.
         let (a_rs, a_cs) = if a_t { (1, m as isize) } else { (k as isize, 1) };
         let (b_rs, b_cs) = if b_t { (1, k as isize) } else { (n as isize, 1) };
-        let parallelism =
-            if m * k * n >= PARALLEL_MIN_FLOPS { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+        // A product inside a parallel job (a sweep's run) stays on its thread: the cores
+        // are busy with the other jobs, and nesting only adds hand-offs.
+        let parallel = m * k * n >= PARALLEL_MIN_FLOPS && rayon::current_thread_index().is_none();
+        let parallelism = if parallel { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
         // SAFETY: the slices hold exactly the elements the strides address (asserted in
         // `gemm_into`), and `out` does not alias `a` or `b` (it is a distinct `&mut`).
         unsafe {
