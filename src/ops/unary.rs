@@ -130,13 +130,14 @@ impl Unary {
 }
 
 /// The logistic function, evaluated without overflow for inputs of either sign.
+///
+/// With `e = e^-|x|` (never above 1): `1 / (1 + e)` for `x ≥ 0`, `e / (1 + e)` below.
+/// Only the numerator depends on the sign, so the choice is a select, not a branch that
+/// mispredicts on logits of mixed signs.
 pub(crate) fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
+    let e = (-x.abs()).exp();
+    let numerator = if x >= 0.0 { 1.0 } else { e };
+    numerator / (1.0 + e)
 }
 
 impl<'t> Var<'t> {
