@@ -427,13 +427,16 @@ impl<'t> Gradients<'t> {
     /// output does not depend on it).
     ///
     /// # Panics
-    /// If `var` is from another tape, was recorded after the backward pass, or is a
-    /// constant (constants have no gradient).
+    /// If `var` is from another tape, was recorded after the backward pass, or has no
+    /// gradient: a constant, or a node computed from constants only.
     pub fn wrt(&self, var: Var<'t>) -> &Tensor {
         assert!(std::ptr::eq(var.tape, self.tape), "Gradients::wrt: the Var belongs to another tape");
         let i = var.index as usize;
         assert!(i < self.len, "Gradients::wrt: node {i} was recorded after backward ran");
-        assert!(self.has[i], "Gradients::wrt: node {i} is a constant and has no gradient");
+        assert!(
+            self.has[i],
+            "Gradients::wrt: node {i} has no gradient (it is a constant or computed from constants only)"
+        );
         &self.grads[i]
     }
 }

@@ -114,7 +114,7 @@ fn wrt_a_var_of_another_tape() {
 }
 
 #[test]
-#[should_panic(expected = "Gradients::wrt: node 1 is a constant and has no gradient")]
+#[should_panic(expected = "Gradients::wrt: node 1 has no gradient (it is a constant or computed from constants only)")]
 fn wrt_a_constant() {
     let tape = Tape::new();
     let x = tape.scalar(2.0);
@@ -122,6 +122,18 @@ fn wrt_a_constant() {
     let grads = (x * c).backward();
     assert_eq!(grads.wrt(x).item(), 3.0);
     let _ = grads.wrt(c);
+}
+
+#[test]
+#[should_panic(expected = "Gradients::wrt: node 3 has no gradient (it is a constant or computed from constants only)")]
+fn wrt_a_node_of_constants() {
+    let tape = Tape::new();
+    let x = tape.scalar(2.0);
+    let c = tape.constant(Tensor::scalar(3.0));
+    let c2 = c * 2.0;
+    let grads = (x * c2).backward();
+    assert_eq!(grads.wrt(x).item(), 6.0);
+    let _ = grads.wrt(c2);
 }
 
 #[test]
