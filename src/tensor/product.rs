@@ -73,27 +73,38 @@ pub(crate) fn gemm_into(
     }
     let narrow = k > 0 && n <= NARROW_MAX_COLS && m * k * n <= NARROW_MAX_FLOPS && !(a_t && b_t);
     if narrow && !b_t {
-        narrow_by_width(out, m, k, n, a, a_t, b, write);
+        narrow_by_width(out, n, Operands { m, k, a, a_t, b, write });
     } else if narrow && k * n <= NARROW_MAX_BT {
         let mut bt = [0.0; NARROW_MAX_BT];
         super::transpose_into(&mut bt[..k * n], n, k, b);
-        narrow_by_width(out, m, k, n, a, a_t, &bt[..k * n], write);
+        narrow_by_width(out, n, Operands { m, k, a, a_t, b: &bt[..k * n], write });
     } else {
         general(out, m, k, n, a, a_t, b, b_t, write);
     }
 }
 
+/// A narrow product's inputs: `op(a)` is `m x k` (`a` stored `k x m` when `a_t`), `b` is
+/// stored `k x n`, and `write` says how the result meets the output.
+#[derive(Clone, Copy)]
+struct Operands<'a> {
+    m: usize,
+    k: usize,
+    a: &'a [f64],
+    a_t: bool,
+    b: &'a [f64],
+    write: Write<'a>,
+}
+
 /// Calls [`narrow`] compiled for the width `n` (at most [`NARROW_MAX_COLS`]), with AVX
 /// where the CPU has it. AVX changes how many lanes an instruction works on, not which
 /// operations each element sees (no fused multiply-add), so the values are the same.
-#[allow(clippy::too_many_arguments)]
-fn narrow_by_width(out: &mut [f64], m: usize, k: usize, n: usize, a: &[f64], a_t: bool, b: &[f64], write: Write<'_>) {
+fn narrow_by_width(out: &mut [f64], n: usize, ops: Operands<'_>) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx") {
         // SAFETY: the CPU has AVX, checked just above.
-        return unsafe { narrow_by_width_avx(out, m, k, n, a, a_t, b, write) };
+        return unsafe { narrow_by_width_avx(out, n, ops) };
     }
-    narrow_by_width_here(out, m, k, n, a, a_t, b, write);
+    narrow_by_width_here(out, n, ops);
 }
 
 /// [`narrow_by_width_here`] compiled with AVX enabled.
@@ -102,38 +113,18 @@ fn narrow_by_width(out: &mut [f64], m: usize, k: usize, n: usize, a: &[f64], a_t
 /// The CPU must support AVX.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn narrow_by_width_avx(
-    out: &mut [f64],
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f64],
-    a_t: bool,
-    b: &[f64],
-    write: Write<'_>,
-) {
-    narrow_by_width_here(out, m, k, n, a, a_t, b, write);
+unsafe fn narrow_by_width_avx(out: &mut [f64], n: usize, ops: Operands<'_>) {
+    narrow_by_width_here(out, n, ops);
 }
 
 /// The dispatch on width, with a block of rows per width that keeps about eight vector
 /// registers of sums in flight.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn narrow_by_width_here(
-    out: &mut [f64],
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f64],
-    a_t: bool,
-    b: &[f64],
-    write: Write<'_>,
-) {
+fn narrow_by_width_here(out: &mut [f64], n: usize, ops: Operands<'_>) {
     macro_rules! widths {
         ($($n:literal rows $r:literal),*) => {
             match n {
-                $($n => narrow::<$n, $r>(out, m, k, a, a_t, b, write),)*
+                $($n => narrow::<$n, $r>(out, ops),)*
                 _ => unreachable!("narrow product of width {n}"),
             }
         };
@@ -142,58 +133,40 @@ fn narrow_by_width_here(
             9 rows 2, 10 rows 2, 11 rows 2, 12 rows 2, 13 rows 2, 14 rows 2, 15 rows 2, 16 rows 2);
 }
 
-/// `out (m x N) = op(a) · b`, `b` stored `k x N`, `R` output rows at a time (then 4, 2
-/// and 1 for the rows left over): their sums over the inner dimension accumulate in
-/// registers, then are written once. Blocking rows gives the adds independent chains,
-/// so they do not wait on one another.
+/// `out (m x N) = op(a) · b`, `R` output rows at a time, then 4, 2 and 1 for the rows
+/// left over: their sums over the inner dimension accumulate in registers, then are
+/// written once. Blocking rows gives the adds independent chains, so they do not wait
+/// on one another.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn narrow<const N: usize, const R: usize>(
-    out: &mut [f64],
-    m: usize,
-    k: usize,
-    a: &[f64],
-    a_t: bool,
-    b: &[f64],
-    write: Write<'_>,
-) {
-    let b: &[[f64; N]] = as_rows(b);
-    let out = as_rows_mut::<N>(out);
-    let mut i = 0;
-    let (blocks, rest) = out.as_chunks_mut::<R>();
-    for o in blocks {
-        rows::<N, R>(o, i, m, k, a, a_t, b, write);
-        i += R;
-    }
-    let (blocks, rest) = rest.as_chunks_mut::<4>();
-    for o in blocks {
-        rows::<N, 4>(o, i, m, k, a, a_t, b, write);
-        i += 4;
-    }
-    let (blocks, rest) = rest.as_chunks_mut::<2>();
-    for o in blocks {
-        rows::<N, 2>(o, i, m, k, a, a_t, b, write);
-        i += 2;
-    }
-    for o in rest {
-        rows::<N, 1>(std::array::from_mut(o), i, m, k, a, a_t, b, write);
-        i += 1;
-    }
+fn narrow<const N: usize, const R: usize>(out: &mut [f64], ops: Operands<'_>) {
+    let b: &[[f64; N]] = as_rows(ops.b);
+    let (rest, i) = blocks::<N, R>(as_rows_mut(out), 0, ops, b);
+    let (rest, i) = blocks::<N, 4>(rest, i, ops, b);
+    let (rest, i) = blocks::<N, 2>(rest, i, ops, b);
+    blocks::<N, 1>(rest, i, ops, b);
 }
 
-/// Output rows `i..i + R` of [`narrow`].
+/// Computes every whole block of `R` rows of `out`, whose first row is output row `i`;
+/// returns the rows left over and the index of the first of them.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn rows<const N: usize, const R: usize>(
-    o: &mut [[f64; N]; R],
+fn blocks<'o, const N: usize, const R: usize>(
+    out: &'o mut [[f64; N]],
     i: usize,
-    m: usize,
-    k: usize,
-    a: &[f64],
-    a_t: bool,
+    ops: Operands<'_>,
     b: &[[f64; N]],
-    write: Write<'_>,
-) {
+) -> (&'o mut [[f64; N]], usize) {
+    let (blocks, rest) = out.as_chunks_mut::<R>();
+    let done = blocks.len() * R;
+    for (block, o) in blocks.iter_mut().enumerate() {
+        rows::<N, R>(o, i + block * R, ops, b);
+    }
+    (rest, i + done)
+}
+
+/// Output rows `i..i + R` of [`narrow`], `b` seen as rows of `N`.
+#[inline(always)]
+fn rows<const N: usize, const R: usize>(o: &mut [[f64; N]; R], i: usize, ops: Operands<'_>, b: &[[f64; N]]) {
+    let Operands { m, k, a, a_t, write, .. } = ops;
     let mut acc = [[0.0; N]; R];
     if a_t {
         // Rows i.. of op(a) are columns i.. of `a`, stored `k x m`: R adjacent values.
@@ -359,9 +332,9 @@ mod tests {
             for a_t in [false, true] {
                 let (a, b) = (values(m * k, 0.37), values(k * n, 0.11));
                 let (mut here, mut avx) = (vec![0.0; m * n], vec![0.0; m * n]);
-                narrow_by_width_here(&mut here, m, k, n, &a, a_t, &b, Write::Set);
+                narrow_by_width_here(&mut here, n, Operands { m, k, a: &a, a_t, b: &b, write: Write::Set });
                 // SAFETY: AVX is present, checked above.
-                unsafe { narrow_by_width_avx(&mut avx, m, k, n, &a, a_t, &b, Write::Set) };
+                unsafe { narrow_by_width_avx(&mut avx, n, Operands { m, k, a: &a, a_t, b: &b, write: Write::Set }) };
                 assert!(here.iter().zip(&avx).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}x{k}x{n} a_t={a_t}");
             }
         }
