@@ -2,9 +2,10 @@
 //! a 1x1 mean. Targets enter the tape as constants, so only `z` receives a gradient.
 
 use crate::tape::Var;
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, vectorized};
 
 use super::Op;
+use super::math::{exp_nonpositive, ln_1p_unit};
 use super::unary::sigmoid;
 
 /// A loss of predictions against targets.
@@ -40,22 +41,29 @@ impl Loss {
             t.rows(),
             t.cols()
         );
-        let pairs = z.data().iter().zip(t.data()).map(|(&z, &t)| (z, t));
-        let total: f64 = match self {
-            // max(z,0) - z·t + ln(1 + e^-|z|)
-            Loss::BceWithLogits => pairs.map(|(z, t)| z.max(0.0) - z * t + (-z.abs()).exp().ln_1p()).sum(),
-            // -(t·ln(p+eps) + (1-t)·ln(1-p+eps))
-            Loss::Bce { eps } => pairs.map(|(p, t)| -(t * (p + eps).ln() + (1.0 - t) * (1.0 - p + eps).ln())).sum(),
-            // (z - t)²
-            Loss::Mse => pairs.map(|(z, t)| (z - t) * (z - t)).sum(),
-            // per row: -Σ t·(z - logsumexp(z))
-            Loss::SoftmaxCrossEntropy => (0..z.rows())
-                .map(|i| {
-                    let lse = logsumexp(z.row(i));
-                    -z.row(i).iter().zip(t.row(i)).map(|(&z, &t)| t * (z - lse)).sum::<f64>()
-                })
-                .sum(),
-        };
+        let (zs, ts) = (z.data(), t.data());
+        let total = vectorized(
+            #[inline(always)]
+            || match self {
+                // max(z,0) - z·t + ln(1 + e^-|z|)
+                Loss::BceWithLogits => {
+                    sum_in_order(zs, ts, |z, t| z.max(0.0) - z * t + ln_1p_unit(exp_nonpositive(-z.abs())))
+                }
+                // -(t·ln(p+eps) + (1-t)·ln(1-p+eps))
+                Loss::Bce { eps } => {
+                    sum_in_order(zs, ts, |p, t| -(t * (p + eps).ln() + (1.0 - t) * (1.0 - p + eps).ln()))
+                }
+                // (z - t)²
+                Loss::Mse => sum_in_order(zs, ts, |z, t| (z - t) * (z - t)),
+                // per row: -Σ t·(z - logsumexp(z))
+                Loss::SoftmaxCrossEntropy => (0..z.rows())
+                    .map(|i| {
+                        let lse = logsumexp(z.row(i));
+                        -z.row(i).iter().zip(t.row(i)).map(|(&z, &t)| t * (z - lse)).sum::<f64>()
+                    })
+                    .sum(),
+            },
+        );
         let count = match self {
             Loss::SoftmaxCrossEntropy => z.rows(),
             _ => z.len(),
@@ -67,6 +75,15 @@ impl Loss {
     pub(crate) fn backward(self, k: usize, z: &Tensor, t: &Tensor, g: &Tensor, dz: &mut Tensor) {
         assert!(k == 0, "{}: targets are constants and have no gradient", self.name());
         let g = g.item();
+        vectorized(
+            #[inline(always)]
+            || self.add_gradient(g, z, t, dz),
+        );
+    }
+
+    /// `dz += g · ∂loss/∂z`, the loop of [`Loss::backward`].
+    #[inline(always)]
+    fn add_gradient(self, g: f64, z: &Tensor, t: &Tensor, dz: &mut Tensor) {
         let n = z.len() as f64;
         let rows = dz.data_mut().iter_mut().zip(z.data()).zip(t.data());
         match self {
@@ -93,6 +110,24 @@ impl Loss {
             }
         }
     }
+}
+
+/// `Σ term(z, t)` over the pairs, added in order. The terms are computed a block at a
+/// time into a buffer, which lets that loop vectorize (a running sum cannot: it must add
+/// in order to give the same value everywhere).
+#[inline(always)]
+fn sum_in_order(z: &[f64], t: &[f64], term: impl Fn(f64, f64) -> f64) -> f64 {
+    const BLOCK: usize = 64;
+    let mut terms = [0.0; BLOCK];
+    let mut total = -0.0;
+    for (z, t) in z.chunks(BLOCK).zip(t.chunks(BLOCK)) {
+        let terms = &mut terms[..z.len()];
+        for ((term_i, &z), &t) in terms.iter_mut().zip(z).zip(t) {
+            *term_i = term(z, t);
+        }
+        total = terms.iter().fold(total, |sum, &x| sum + x);
+    }
+    total
 }
 
 /// `ln Σ e^x`, shifted by the maximum so that no term overflows.

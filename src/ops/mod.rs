@@ -8,6 +8,7 @@
 mod binary;
 mod linalg;
 mod loss;
+mod math;
 mod reduce;
 mod unary;
 

@@ -2,9 +2,10 @@
 //! derivative `df(x, y)` (which may reuse the output `y = f(x)`, as sigmoid's does).
 
 use crate::tape::Var;
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, vectorized};
 
 use super::Op;
+use super::math::exp_nonpositive;
 
 /// An elementwise op of one input.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -112,7 +113,10 @@ impl Unary {
     #[inline(never)]
     fn forward_tensors(self, x: &Tensor, out: &mut Tensor) {
         out.reshape_for_write(x.rows(), x.cols());
-        self.run(Pass::Forward { x: x.data(), y: out.data_mut() });
+        vectorized(
+            #[inline(always)]
+            || self.run(Pass::Forward { x: x.data(), y: out.data_mut() }),
+        );
     }
 
     #[inline]
@@ -125,7 +129,10 @@ impl Unary {
 
     #[inline(never)]
     fn backward_tensors(self, x: &Tensor, y: &Tensor, g: &Tensor, dx: &mut Tensor) {
-        self.run(Pass::Backward { x: x.data(), y: y.data(), g: g.data(), dx: dx.data_mut() });
+        vectorized(
+            #[inline(always)]
+            || self.run(Pass::Backward { x: x.data(), y: y.data(), g: g.data(), dx: dx.data_mut() }),
+        );
     }
 }
 
@@ -134,8 +141,9 @@ impl Unary {
 /// With `e = e^-|x|` (never above 1): `1 / (1 + e)` for `x ≥ 0`, `e / (1 + e)` below.
 /// Only the numerator depends on the sign, so the choice is a select, not a branch that
 /// mispredicts on logits of mixed signs.
+#[inline(always)]
 pub(crate) fn sigmoid(x: f64) -> f64 {
-    let e = (-x.abs()).exp();
+    let e = exp_nonpositive(-x.abs());
     let numerator = if x >= 0.0 { 1.0 } else { e };
     numerator / (1.0 + e)
 }

@@ -4,10 +4,12 @@
 //! the elementwise and reduction kernels are plain loops over slices.
 
 mod product;
+mod simd;
 
 use std::fmt;
 
 pub(crate) use product::{Write, gemm_into, matmul_dims};
+pub(crate) use simd::vectorized;
 
 /// A row-major 2-D array of `f64`. Samples are rows: `x` has shape `(n, features)`.
 #[derive(Clone, Default, PartialEq)]
