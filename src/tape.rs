@@ -11,7 +11,7 @@ use std::ops::Deref;
 
 use smallvec::SmallVec;
 
-use crate::ops::Op;
+use crate::ops::{Accumulate, Op};
 use crate::tensor::Tensor;
 
 /// Records operations on [`Var`]s so that [`Var::backward`] can differentiate them.
@@ -281,6 +281,15 @@ impl Inner {
     }
 }
 
+/// Shapes `grad` like `value`, reusing its buffer, for a first contribution to write
+/// over (its values are stale). A buffer already of that shape, as in every pass after
+/// the first on a reused tape, is left as it is.
+fn shape_like(grad: &mut Tensor, value: &Tensor) {
+    if grad.shape() != value.shape() {
+        grad.reshape_for_write(value.rows(), value.cols());
+    }
+}
+
 /// Makes `grad` zeros shaped like `value`, reusing its buffer. A 1x1 gradient (one per
 /// node of scalar code) that was 1x1 in the last pass too only has its element written:
 /// no call to `memset`, and no write to the tensor's header.
@@ -393,11 +402,14 @@ impl<'t> Var<'t> {
                     continue;
                 }
                 let dst = &mut before[p];
-                if !has[p] {
-                    zero_like(dst, &nodes[p].value);
+                let acc = if has[p] {
+                    Accumulate::Add
+                } else {
+                    shape_like(dst, &nodes[p].value);
                     has[p] = true;
-                }
-                node.op.backward(k, &inputs, &node.value, g, dst);
+                    Accumulate::First
+                };
+                node.op.backward(k, &inputs, &node.value, g, dst, acc);
                 if check && tape.anomaly.get().is_none() && !dst.is_finite() {
                     tape.anomaly.set(Some(anomaly_at(node.op, i, true, &inputs)));
                 }

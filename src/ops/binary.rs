@@ -8,7 +8,7 @@ use std::ops::{Add, Div, Mul, Sub};
 use crate::tape::Var;
 use crate::tensor::Tensor;
 
-use super::Op;
+use super::{Accumulate, Op};
 
 /// An elementwise op of two inputs.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -115,7 +115,7 @@ enum Pass<'a> {
         b: f64,
         y: &'a mut f64,
     },
-    /// `dst += g · ∂f/∂input k` for 1x1 operands.
+    /// `dst += g · ∂f/∂input k` (as `acc` says) for 1x1 operands.
     ScalarBackward {
         k: usize,
         a: f64,
@@ -123,6 +123,7 @@ enum Pass<'a> {
         y: f64,
         g: f64,
         dst: &'a mut f64,
+        acc: Accumulate,
     },
     Forward {
         a: &'a Tensor,
@@ -146,7 +147,9 @@ impl Pass<'_> {
     fn zip(self, f: impl Fn(f64, f64) -> f64, da: impl Fn(f64, f64, f64) -> f64, db: impl Fn(f64, f64, f64) -> f64) {
         match self {
             Pass::ScalarForward { a, b, y } => *y = f(a, b),
-            Pass::ScalarBackward { k, a, b, y, g, dst } => *dst += g * if k == 0 { da(a, b, y) } else { db(a, b, y) },
+            Pass::ScalarBackward { k, a, b, y, g, dst, acc } => {
+                acc.put(dst, g * if k == 0 { da(a, b, y) } else { db(a, b, y) })
+            }
             Pass::Forward { a, b, y } => {
                 let flat = flat(a, b, y.shape());
                 let (a, b) = (View::of(a, flat), View::of(b, flat));
@@ -231,10 +234,22 @@ impl Binary {
     }
 
     #[inline]
-    pub(crate) fn backward(self, k: usize, a: &Tensor, b: &Tensor, y: &Tensor, g: &Tensor, dst: &mut Tensor) {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn backward(
+        self,
+        k: usize,
+        a: &Tensor,
+        b: &Tensor,
+        y: &Tensor,
+        g: &Tensor,
+        dst: &mut Tensor,
+        acc: Accumulate,
+    ) {
         if let (&[a], &[b], &[y], &[g], [dst]) = (a.data(), b.data(), y.data(), g.data(), dst.data_mut()) {
-            return self.run(Pass::ScalarBackward { k, a, b, y, g, dst });
+            return self.run(Pass::ScalarBackward { k, a, b, y, g, dst, acc });
         }
+        // A broadcast operand's gradient sums many terms into each element: start at 0.
+        acc.zero_first(dst);
         self.backward_tensors(k, a, b, y, g, dst);
     }
 

@@ -4,7 +4,7 @@
 use crate::tape::Var;
 use crate::tensor::{Tensor, Write, add_column_sums, gemm_into, matmul_dims, transpose_into};
 
-use super::Op;
+use super::{Accumulate, Op};
 
 // C = A·B                     ∂/∂A = G·Bᵀ                ∂/∂B = Aᵀ·G
 pub(crate) fn matmul_forward(a: &Tensor, b: &Tensor, out: &mut Tensor) {
@@ -13,12 +13,17 @@ pub(crate) fn matmul_forward(a: &Tensor, b: &Tensor, out: &mut Tensor) {
     gemm_into(out.data_mut(), m, k, n, a.data(), false, b.data(), false, Write::Set);
 }
 
-pub(crate) fn matmul_backward(input: usize, a: &Tensor, b: &Tensor, g: &Tensor, dst: &mut Tensor) {
+pub(crate) fn matmul_backward(input: usize, a: &Tensor, b: &Tensor, g: &Tensor, dst: &mut Tensor, acc: Accumulate) {
     let ((m, k), n) = (a.shape(), b.cols());
+    // A product's sums start from +0, so writing one is adding it into zeros.
+    let write = match acc {
+        Accumulate::First => Write::Set,
+        Accumulate::Add => Write::Add,
+    };
     if input == 0 {
-        gemm_into(dst.data_mut(), m, n, k, g.data(), false, b.data(), true, Write::Add);
+        gemm_into(dst.data_mut(), m, n, k, g.data(), false, b.data(), true, write);
     } else {
-        gemm_into(dst.data_mut(), k, m, n, a.data(), true, g.data(), false, Write::Add);
+        gemm_into(dst.data_mut(), k, m, n, a.data(), true, g.data(), false, write);
     }
 }
 
@@ -38,10 +43,13 @@ pub(crate) fn affine_forward(x: &Tensor, w: &Tensor, b: &Tensor, out: &mut Tenso
     gemm_into(out.data_mut(), m, k, n, x.data(), false, w.data(), false, Write::SetPlusRow(b.data()));
 }
 
-pub(crate) fn affine_backward(input: usize, x: &Tensor, w: &Tensor, g: &Tensor, dst: &mut Tensor) {
+pub(crate) fn affine_backward(input: usize, x: &Tensor, w: &Tensor, g: &Tensor, dst: &mut Tensor, acc: Accumulate) {
     match input {
-        0 | 1 => matmul_backward(input, x, w, g, dst),
-        _ => add_column_sums(dst.data_mut(), g.data()),
+        0 | 1 => matmul_backward(input, x, w, g, dst, acc),
+        _ => {
+            acc.zero_first(dst);
+            add_column_sums(dst.data_mut(), g.data());
+        }
     }
 }
 
@@ -51,11 +59,11 @@ pub(crate) fn transpose_forward(x: &Tensor, out: &mut Tensor) {
     transpose_into(out.data_mut(), x.rows(), x.cols(), x.data());
 }
 
-pub(crate) fn transpose_backward(g: &Tensor, dst: &mut Tensor) {
+pub(crate) fn transpose_backward(g: &Tensor, dst: &mut Tensor, acc: Accumulate) {
     let (rows, cols) = g.shape();
     for r in 0..rows {
         for c in 0..cols {
-            dst.data_mut()[c * rows + r] += g.data()[r * cols + c];
+            acc.put(&mut dst.data_mut()[c * rows + r], g.data()[r * cols + c]);
         }
     }
 }

@@ -4,9 +4,9 @@
 use crate::tape::Var;
 use crate::tensor::{Tensor, vectorized};
 
-use super::Op;
 use super::math::{exp_nonpositive, ln_1p_unit};
 use super::unary::sigmoid;
+use super::{Accumulate, Op};
 
 /// A loss of predictions against targets.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -72,29 +72,33 @@ impl Loss {
         out.data_mut()[0] = total / count as f64;
     }
 
-    pub(crate) fn backward(self, k: usize, z: &Tensor, t: &Tensor, g: &Tensor, dz: &mut Tensor) {
+    pub(crate) fn backward(self, k: usize, z: &Tensor, t: &Tensor, g: &Tensor, dz: &mut Tensor, acc: Accumulate) {
         assert!(k == 0, "{}: targets are constants and have no gradient", self.name());
         let g = g.item();
+        // One loop per case, so that a first contribution does not read `dz` at all.
         vectorized(
             #[inline(always)]
-            || self.add_gradient(g, z, t, dz),
+            || match acc {
+                Accumulate::First => self.add_gradient(g, z, t, dz, Accumulate::First),
+                Accumulate::Add => self.add_gradient(g, z, t, dz, Accumulate::Add),
+            },
         );
     }
 
-    /// `dz += g · ∂loss/∂z`, the loop of [`Loss::backward`].
+    /// `dz += g · ∂loss/∂z` (as `acc` says), the loop of [`Loss::backward`].
     #[inline(always)]
-    fn add_gradient(self, g: f64, z: &Tensor, t: &Tensor, dz: &mut Tensor) {
+    fn add_gradient(self, g: f64, z: &Tensor, t: &Tensor, dz: &mut Tensor, acc: Accumulate) {
         let n = z.len() as f64;
         let rows = dz.data_mut().iter_mut().zip(z.data()).zip(t.data());
         match self {
             // ∂/∂z = (σ(z) - t) / n
-            Loss::BceWithLogits => rows.for_each(|((d, &z), &t)| *d += g * (sigmoid(z) - t) / n),
+            Loss::BceWithLogits => rows.for_each(|((d, &z), &t)| acc.put(d, g * (sigmoid(z) - t) / n)),
             // ∂/∂p = -(t/(p+eps) - (1-t)/(1-p+eps)) / n
             Loss::Bce { eps } => {
-                rows.for_each(|((d, &p), &t)| *d -= g * (t / (p + eps) - (1.0 - t) / (1.0 - p + eps)) / n)
+                rows.for_each(|((d, &p), &t)| acc.put(d, -(g * (t / (p + eps) - (1.0 - t) / (1.0 - p + eps)) / n)))
             }
             // ∂/∂z = 2(z - t) / n
-            Loss::Mse => rows.for_each(|((d, &z), &t)| *d += g * 2.0 * (z - t) / n),
+            Loss::Mse => rows.for_each(|((d, &z), &t)| acc.put(d, g * 2.0 * (z - t) / n)),
             // ∂/∂z_j = (softmax(z)_j · Σt - t_j) / rows
             Loss::SoftmaxCrossEntropy => {
                 let (r, c) = z.shape();
@@ -104,7 +108,7 @@ impl Loss {
                     let mass: f64 = tr.iter().sum();
                     let dr = &mut dz.data_mut()[i * c..(i + 1) * c];
                     for ((d, &z), &t) in dr.iter_mut().zip(zr).zip(tr) {
-                        *d += g * ((z - lse).exp() * mass - t) / r as f64;
+                        acc.put(d, g * ((z - lse).exp() * mass - t) / r as f64);
                     }
                 }
             }

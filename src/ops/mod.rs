@@ -3,7 +3,8 @@
 //!
 //! A backward rule is called once per input `k` and *adds* that input's share of the
 //! gradient into `dst` (already shaped like the input), so a node used twice simply
-//! receives two contributions.
+//! receives two contributions. The first contribution is written rather than added
+//! ([`Accumulate::First`]), so gradient buffers need no zeroing beforehand.
 
 mod binary;
 mod linalg;
@@ -17,6 +18,35 @@ pub(crate) use loss::Loss;
 pub(crate) use unary::Unary;
 
 use crate::tensor::Tensor;
+
+/// Whether a backward rule's contribution is the first its input's gradient receives.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Accumulate {
+    /// The first: the buffer is shaped like the input but holds stale values.
+    First,
+    /// A later one: the buffer holds the contributions so far.
+    Add,
+}
+
+impl Accumulate {
+    /// `*d` receives `v`: `0 + v` for the first contribution (the same value as adding
+    /// into zeros, a -0 included, which becomes +0), `*d + v` for later ones.
+    #[inline(always)]
+    pub(crate) fn put(self, d: &mut f64, v: f64) {
+        let so_far = match self {
+            Accumulate::First => 0.0,
+            Accumulate::Add => *d,
+        };
+        *d = so_far + v;
+    }
+
+    /// For a rule that only adds: zeros the buffer of a first contribution.
+    pub(crate) fn zero_first(self, dst: &mut Tensor) {
+        if self == Accumulate::First {
+            dst.data_mut().fill(0.0);
+        }
+    }
+}
 
 /// Every operation a tape can record.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -68,20 +98,20 @@ impl Op {
         }
     }
 
-    /// Adds to `dst` the gradient flowing to input `k`, given the inputs `x`, the op's
-    /// value `y` and the gradient `g` flowing into it.
+    /// Adds to `dst` (as `acc` says) the gradient flowing to input `k`, given the inputs
+    /// `x`, the op's value `y` and the gradient `g` flowing into it.
     #[inline]
-    pub(crate) fn backward(self, k: usize, x: &[&Tensor], y: &Tensor, g: &Tensor, dst: &mut Tensor) {
+    pub(crate) fn backward(self, k: usize, x: &[&Tensor], y: &Tensor, g: &Tensor, dst: &mut Tensor, acc: Accumulate) {
         match self {
             Op::Leaf | Op::Constant => {}
-            Op::Unary(u) => u.backward(x[0], y, g, dst),
-            Op::Binary(b) => b.backward(k, x[0], x[1], y, g, dst),
-            Op::MatMul => linalg::matmul_backward(k, x[0], x[1], g, dst),
-            Op::Affine => linalg::affine_backward(k, x[0], x[1], g, dst),
-            Op::Transpose => linalg::transpose_backward(g, dst),
-            Op::Sum => reduce::sum_backward(g, dst),
-            Op::Mean => reduce::mean_backward(g, dst),
-            Op::Loss(l) => l.backward(k, x[0], x[1], g, dst),
+            Op::Unary(u) => u.backward(x[0], y, g, dst, acc),
+            Op::Binary(b) => b.backward(k, x[0], x[1], y, g, dst, acc),
+            Op::MatMul => linalg::matmul_backward(k, x[0], x[1], g, dst, acc),
+            Op::Affine => linalg::affine_backward(k, x[0], x[1], g, dst, acc),
+            Op::Transpose => linalg::transpose_backward(g, dst, acc),
+            Op::Sum => reduce::sum_backward(g, dst, acc),
+            Op::Mean => reduce::mean_backward(g, dst, acc),
+            Op::Loss(l) => l.backward(k, x[0], x[1], g, dst, acc),
         }
     }
 }

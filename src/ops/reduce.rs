@@ -3,7 +3,7 @@
 use crate::tape::Var;
 use crate::tensor::Tensor;
 
-use super::Op;
+use super::{Accumulate, Op};
 
 // s = Σ x                     ∂s/∂x = 1
 pub(crate) fn sum_forward(x: &Tensor, out: &mut Tensor) {
@@ -11,9 +11,9 @@ pub(crate) fn sum_forward(x: &Tensor, out: &mut Tensor) {
     out.data_mut()[0] = x.sum();
 }
 
-pub(crate) fn sum_backward(g: &Tensor, dst: &mut Tensor) {
+pub(crate) fn sum_backward(g: &Tensor, dst: &mut Tensor, acc: Accumulate) {
     let g = g.item();
-    dst.data_mut().iter_mut().for_each(|d| *d += g);
+    dst.data_mut().iter_mut().for_each(|d| acc.put(d, g));
 }
 
 // m = Σ x / n                 ∂m/∂x = 1/n
@@ -22,9 +22,9 @@ pub(crate) fn mean_forward(x: &Tensor, out: &mut Tensor) {
     out.data_mut()[0] = x.mean();
 }
 
-pub(crate) fn mean_backward(g: &Tensor, dst: &mut Tensor) {
+pub(crate) fn mean_backward(g: &Tensor, dst: &mut Tensor, acc: Accumulate) {
     let g = g.item() / dst.len() as f64;
-    dst.data_mut().iter_mut().for_each(|d| *d += g);
+    dst.data_mut().iter_mut().for_each(|d| acc.put(d, g));
 }
 
 impl<'t> Var<'t> {

@@ -4,8 +4,8 @@
 use crate::tape::Var;
 use crate::tensor::{Tensor, vectorized};
 
-use super::Op;
 use super::math::exp_nonpositive;
+use super::{Accumulate, Op};
 
 /// An elementwise op of one input.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,12 +27,13 @@ enum Pass<'a> {
         x: f64,
         y: &'a mut f64,
     },
-    /// `dx += g · df(x, y)` for a 1x1 input.
+    /// `dx += g · df(x, y)` (as `acc` says) for a 1x1 input.
     ScalarBackward {
         x: f64,
         y: f64,
         g: f64,
         dx: &'a mut f64,
+        acc: Accumulate,
     },
     Forward {
         x: &'a [f64],
@@ -43,20 +44,21 @@ enum Pass<'a> {
         y: &'a [f64],
         g: &'a [f64],
         dx: &'a mut [f64],
+        acc: Accumulate,
     },
 }
 
 impl Pass<'_> {
-    /// Runs `y = f(x)` forward, or `dx += g · df(x, y)` backward.
+    /// Runs `y = f(x)` forward, or `dx += g · df(x, y)` (as `acc` says) backward.
     #[inline(always)]
     fn map(self, f: impl Fn(f64) -> f64, df: impl Fn(f64, f64) -> f64) {
         match self {
             Pass::ScalarForward { x, y } => *y = f(x),
-            Pass::ScalarBackward { x, y, g, dx } => *dx += g * df(x, y),
+            Pass::ScalarBackward { x, y, g, dx, acc } => acc.put(dx, g * df(x, y)),
             Pass::Forward { x, y } => y.iter_mut().zip(x).for_each(|(y, &x)| *y = f(x)),
-            Pass::Backward { x, y, g, dx } => {
+            Pass::Backward { x, y, g, dx, acc } => {
                 for (((dx, &x), &y), &g) in dx.iter_mut().zip(x).zip(y).zip(g) {
-                    *dx += g * df(x, y);
+                    acc.put(dx, g * df(x, y));
                 }
             }
         }
@@ -120,18 +122,23 @@ impl Unary {
     }
 
     #[inline]
-    pub(crate) fn backward(self, x: &Tensor, y: &Tensor, g: &Tensor, dx: &mut Tensor) {
+    pub(crate) fn backward(self, x: &Tensor, y: &Tensor, g: &Tensor, dx: &mut Tensor, acc: Accumulate) {
         if let (&[x], &[y], &[g], [dx]) = (x.data(), y.data(), g.data(), dx.data_mut()) {
-            return self.run(Pass::ScalarBackward { x, y, g, dx });
+            return self.run(Pass::ScalarBackward { x, y, g, dx, acc });
         }
-        self.backward_tensors(x, y, g, dx);
+        self.backward_tensors(x, y, g, dx, acc);
     }
 
     #[inline(never)]
-    fn backward_tensors(self, x: &Tensor, y: &Tensor, g: &Tensor, dx: &mut Tensor) {
+    fn backward_tensors(self, x: &Tensor, y: &Tensor, g: &Tensor, dx: &mut Tensor, acc: Accumulate) {
+        let (x, y, g, dx) = (x.data(), y.data(), g.data(), dx.data_mut());
+        // One loop per case, so that a first contribution does not read `dx` at all.
         vectorized(
             #[inline(always)]
-            || self.run(Pass::Backward { x: x.data(), y: y.data(), g: g.data(), dx: dx.data_mut() }),
+            || match acc {
+                Accumulate::First => self.run(Pass::Backward { x, y, g, dx, acc: Accumulate::First }),
+                Accumulate::Add => self.run(Pass::Backward { x, y, g, dx, acc: Accumulate::Add }),
+            },
         );
     }
 }
