@@ -75,7 +75,11 @@ pub(crate) fn gemm_into(
         return;
     }
     let narrow = k > 0 && n <= NARROW_MAX_COLS && m * k * n <= NARROW_MAX_FLOPS && !(a_t && b_t);
-    if narrow && !b_t {
+    if narrow && a_t && n == 1 && m <= NARROW_MAX_COLS && !matches!(write, Write::SetPlusRow(_)) {
+        // One column of aᵀ·b is the one row bᵀ·a, the same products summed in the same
+        // order: as a row, its m sums share vectors and take one pass over k, not m / 4.
+        narrow_by_width(out, m, Operands { m: 1, k, a: b, a_t: false, b: a, write });
+    } else if narrow && !b_t {
         narrow_by_width(out, n, Operands { m, k, a, a_t, b, write });
     } else if narrow && k * n <= NARROW_MAX_BT {
         let mut bt = [0.0; NARROW_MAX_BT];
