@@ -10,6 +10,9 @@
 //! - **Everything else** goes to the `gemm` crate: cache blocking, runtime SIMD dispatch,
 //!   and Rayon threads for large products (not nested inside a parallel job).
 
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64;
+
 /// What a product does with the output slice.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Write<'a> {
@@ -72,7 +75,11 @@ pub(crate) fn gemm_into(
         return;
     }
     let narrow = k > 0 && n <= NARROW_MAX_COLS && m * k * n <= NARROW_MAX_FLOPS && !(a_t && b_t);
-    if narrow && !b_t {
+    if narrow && a_t && n == 1 && m <= NARROW_MAX_COLS && !matches!(write, Write::SetPlusRow(_)) {
+        // One column of aᵀ·b is the one row bᵀ·a, the same products summed in the same
+        // order: as a row, its m sums share vectors and take one pass over k, not m / 4.
+        narrow_by_width(out, m, Operands { m: 1, k, a: b, a_t: false, b: a, write });
+    } else if narrow && !b_t {
         narrow_by_width(out, n, Operands { m, k, a, a_t, b, write });
     } else if narrow && k * n <= NARROW_MAX_BT {
         let mut bt = [0.0; NARROW_MAX_BT];
@@ -100,37 +107,39 @@ struct Operands<'a> {
 /// operations each element sees (no fused multiply-add), so the values are the same.
 fn narrow_by_width(out: &mut [f64], n: usize, ops: Operands<'_>) {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx") {
-        // SAFETY: the CPU has AVX, checked just above.
-        return unsafe { narrow_by_width_avx(out, n, ops) };
+    if let Some(avx) = Avx::detect() {
+        // SAFETY: `avx` exists, so the CPU has AVX.
+        return unsafe { narrow_by_width_avx(avx, out, n, ops) };
     }
-    narrow_by_width_here(out, n, ops);
+    narrow_by_width_here(Portable, out, n, ops);
 }
 
-/// [`narrow_by_width_here`] compiled with AVX enabled.
+/// [`narrow_by_width_here`] on AVX registers, compiled with AVX enabled.
 ///
 /// # Safety
-/// The CPU must support AVX.
+/// The CPU must support AVX (it does if `avx` exists).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
-unsafe fn narrow_by_width_avx(out: &mut [f64], n: usize, ops: Operands<'_>) {
-    narrow_by_width_here(out, n, ops);
+unsafe fn narrow_by_width_avx(avx: Avx, out: &mut [f64], n: usize, ops: Operands<'_>) {
+    narrow_by_width_here(avx, out, n, ops);
 }
 
-/// The dispatch on width, with a block of rows per width that keeps about eight vector
-/// registers of sums in flight.
+/// The dispatch on width: `C` vectors of four lanes hold a row of `N` sums, and a block
+/// of `R` rows keeps eight to twelve vectors of sums in registers, as many as fit beside
+/// a row of `b` and the products (more spill to memory and run slower).
 #[inline(always)]
-fn narrow_by_width_here(out: &mut [f64], n: usize, ops: Operands<'_>) {
+fn narrow_by_width_here<S: Lanes>(s: S, out: &mut [f64], n: usize, ops: Operands<'_>) {
     macro_rules! widths {
-        ($($n:literal rows $r:literal),*) => {
+        ($($n:literal in $c:literal rows $r:literal),*) => {
             match n {
-                $($n => narrow::<$n, $r>(out, ops),)*
+                $($n => narrow::<S, $n, $c, $r>(s, out, ops),)*
                 _ => unreachable!("narrow product of width {n}"),
             }
         };
     }
-    widths!(1 rows 8, 2 rows 8, 3 rows 8, 4 rows 8, 5 rows 4, 6 rows 4, 7 rows 4, 8 rows 4,
-            9 rows 2, 10 rows 2, 11 rows 2, 12 rows 2, 13 rows 2, 14 rows 2, 15 rows 2, 16 rows 2);
+    widths!(1 in 1 rows 8, 2 in 1 rows 8, 3 in 1 rows 8, 4 in 1 rows 8, 5 in 2 rows 6, 6 in 2 rows 6,
+            7 in 2 rows 6, 8 in 2 rows 6, 9 in 3 rows 3, 10 in 3 rows 3, 11 in 3 rows 3, 12 in 3 rows 3,
+            13 in 4 rows 2, 14 in 4 rows 2, 15 in 4 rows 2, 16 in 4 rows 2);
 }
 
 /// `out (m x N) = op(a) · b`, `R` output rows at a time, then 4, 2 and 1 for the rows
@@ -138,18 +147,19 @@ fn narrow_by_width_here(out: &mut [f64], n: usize, ops: Operands<'_>) {
 /// written once. Blocking rows gives the adds independent chains, so they do not wait
 /// on one another.
 #[inline(always)]
-fn narrow<const N: usize, const R: usize>(out: &mut [f64], ops: Operands<'_>) {
-    let b: &[[f64; N]] = as_rows(ops.b);
-    let (rest, i) = blocks::<N, R>(as_rows_mut(out), 0, ops, b);
-    let (rest, i) = blocks::<N, 4>(rest, i, ops, b);
-    let (rest, i) = blocks::<N, 2>(rest, i, ops, b);
-    blocks::<N, 1>(rest, i, ops, b);
+fn narrow<S: Lanes, const N: usize, const C: usize, const R: usize>(s: S, out: &mut [f64], ops: Operands<'_>) {
+    let b: &[[f64; N]] = &as_rows(ops.b)[..ops.k];
+    let (rest, i) = blocks::<S, N, C, R>(s, as_rows_mut(out), 0, ops, b);
+    let (rest, i) = blocks::<S, N, C, 4>(s, rest, i, ops, b);
+    let (rest, i) = blocks::<S, N, C, 2>(s, rest, i, ops, b);
+    blocks::<S, N, C, 1>(s, rest, i, ops, b);
 }
 
 /// Computes every whole block of `R` rows of `out`, whose first row is output row `i`;
 /// returns the rows left over and the index of the first of them.
 #[inline(always)]
-fn blocks<'o, const N: usize, const R: usize>(
+fn blocks<'o, S: Lanes, const N: usize, const C: usize, const R: usize>(
+    s: S,
     out: &'o mut [[f64; N]],
     i: usize,
     ops: Operands<'_>,
@@ -158,57 +168,195 @@ fn blocks<'o, const N: usize, const R: usize>(
     let (blocks, rest) = out.as_chunks_mut::<R>();
     let done = blocks.len() * R;
     for (block, o) in blocks.iter_mut().enumerate() {
-        rows::<N, R>(o, i + block * R, ops, b);
+        rows::<S, N, C, R>(s, o, i + block * R, ops, b);
     }
     (rest, i + done)
 }
 
-/// Output rows `i..i + R` of [`narrow`], `b` seen as rows of `N`.
+/// Output rows `i..i + R` of [`narrow`], `b` seen as rows of `N`. The sums of row `r` are
+/// `acc[r]`, four columns to a vector; a single column would fill one lane of each, so
+/// for `N = 1` the sums of rows `4v..4v + 4` share `acc[v][0]` instead.
 #[inline(always)]
-fn rows<const N: usize, const R: usize>(o: &mut [[f64; N]; R], i: usize, ops: Operands<'_>, b: &[[f64; N]]) {
+#[allow(clippy::needless_range_loop)] // `v` and `c` also pick the lanes of `o`.
+fn rows<S: Lanes, const N: usize, const C: usize, const R: usize>(
+    s: S,
+    o: &mut [[f64; N]; R],
+    i: usize,
+    ops: Operands<'_>,
+    b: &[[f64; N]],
+) {
     let Operands { m, k, a, a_t, write, .. } = ops;
-    let mut acc = [[0.0; N]; R];
+    let mut acc = [[s.splat(0.0); C]; R];
     if a_t {
         // Rows i.. of op(a) are columns i.. of `a`, stored `k x m`: R adjacent values.
-        for (p, b_row) in b.iter().enumerate() {
-            let x: &[f64; R] = a[p * m + i..][..R].try_into().expect("R values");
-            for r in 0..R {
-                for j in 0..N {
-                    acc[r][j] += x[r] * b_row[j];
-                }
-            }
+        for (col, b_row) in a.chunks_exact(m).zip(b) {
+            step(s, &mut acc, col[i..i + R].try_into().expect("R values"), b_row);
         }
     } else {
         let a_rows: [&[f64]; R] = std::array::from_fn(|r| &a[(i + r) * k..][..k]);
         for (p, b_row) in b.iter().enumerate() {
-            for r in 0..R {
-                let x = a_rows[r][p];
-                for j in 0..N {
-                    acc[r][j] += x * b_row[j];
-                }
-            }
+            step(s, &mut acc, std::array::from_fn(|r| a_rows[r][p]), b_row);
         }
     }
-    for r in 0..R {
-        store(&mut o[r], &acc[r], write);
+    if N == 1 {
+        // The bias of a one-column product is one value, added to every row.
+        let bias = match write {
+            Write::SetPlusRow(row) => [row[0]; 4],
+            _ => [0.0; 4],
+        };
+        let o = o.as_flattened_mut();
+        for v in 0..R.div_ceil(4) {
+            let lanes = 4 * v..R.min(4 * v + 4);
+            let write = match write {
+                Write::SetPlusRow(_) => Write::SetPlusRow(&bias[..lanes.len()]),
+                write => write,
+            };
+            store(s, &mut o[lanes], acc[v][0], write);
+        }
+    } else {
+        for r in 0..R {
+            for c in 0..C {
+                let lanes = 4 * c..N.min(4 * c + 4);
+                let write = match write {
+                    Write::SetPlusRow(row) => Write::SetPlusRow(&row[lanes.clone()]),
+                    write => write,
+                };
+                store(s, &mut o[r][lanes], acc[r][c], write);
+            }
+        }
     }
 }
 
-/// Writes one output row's sums `acc` into `o` as `write` says.
+/// Adds `x[r] * b_row` to the sums of row `r`, for each of the `R` rows, laid out as
+/// [`rows`] says.
 #[inline(always)]
-fn store<const N: usize>(o: &mut [f64; N], acc: &[f64; N], write: Write<'_>) {
-    match write {
-        Write::Set => *o = *acc,
-        Write::Add => {
-            for j in 0..N {
-                o[j] += acc[j];
+fn step<S: Lanes, const N: usize, const C: usize, const R: usize>(
+    s: S,
+    acc: &mut [[S::V; C]; R],
+    x: [f64; R],
+    b_row: &[f64; N],
+) {
+    if N == 1 {
+        let y = s.splat(b_row[0]);
+        for v in 0..R.div_ceil(4) {
+            acc[v][0] = s.add(acc[v][0], s.mul(s.load(&x[4 * v..R.min(4 * v + 4)]), y));
+        }
+    } else {
+        let b_row: [S::V; C] = std::array::from_fn(|c| s.load(&b_row[4 * c..N.min(4 * c + 4)]));
+        for r in 0..R {
+            let x = s.splat(x[r]);
+            for c in 0..C {
+                acc[r][c] = s.add(acc[r][c], s.mul(x, b_row[c]));
             }
         }
-        Write::SetPlusRow(row) => {
-            for j in 0..N {
-                o[j] = acc[j] + row[j];
-            }
-        }
+    }
+}
+
+/// Writes sums `acc` into the (at most four) outputs `o` as `write` says, its added row
+/// cut to the same outputs.
+#[inline(always)]
+fn store<S: Lanes>(s: S, o: &mut [f64], acc: S::V, write: Write<'_>) {
+    let sum = match write {
+        Write::Set => acc,
+        Write::Add => s.add(s.load(o), acc),
+        Write::SetPlusRow(row) => s.add(acc, s.load(row)),
+    };
+    s.store(sum, o);
+}
+
+/// Four `f64` lanes and the operations the narrow kernel does on them: [`Portable`] one
+/// lane at a time, [`Avx`] on a 256-bit register. Both round each product, then each sum,
+/// lane by lane (no fused multiply-add), so they give the same values. The vectors are
+/// written out because the compiler, vectorizing plain loops, packed rows whose width is
+/// not a multiple of four across rows and shuffled them at every step.
+trait Lanes: Copy {
+    type V: Copy;
+    /// `x` in every lane.
+    fn splat(self, x: f64) -> Self::V;
+    /// The (at most four) values of `s` in the first lanes, zeros in the others.
+    fn load(self, s: &[f64]) -> Self::V;
+    /// Writes the first `s.len()` lanes of `v` into `s`.
+    fn store(self, v: Self::V, s: &mut [f64]);
+    /// `x * y`, lane by lane.
+    fn mul(self, x: Self::V, y: Self::V) -> Self::V;
+    /// `x + y`, lane by lane.
+    fn add(self, x: Self::V, y: Self::V) -> Self::V;
+}
+
+/// Lanes in an array, for any CPU.
+#[derive(Clone, Copy)]
+struct Portable;
+
+impl Lanes for Portable {
+    type V = [f64; 4];
+    #[inline(always)]
+    fn splat(self, x: f64) -> [f64; 4] {
+        [x; 4]
+    }
+    #[inline(always)]
+    fn load(self, s: &[f64]) -> [f64; 4] {
+        let mut v = [0.0; 4];
+        v[..s.len()].copy_from_slice(s);
+        v
+    }
+    #[inline(always)]
+    fn store(self, v: [f64; 4], s: &mut [f64]) {
+        s.copy_from_slice(&v[..s.len()]);
+    }
+    #[inline(always)]
+    fn mul(self, x: [f64; 4], y: [f64; 4]) -> [f64; 4] {
+        std::array::from_fn(|l| x[l] * y[l])
+    }
+    #[inline(always)]
+    fn add(self, x: [f64; 4], y: [f64; 4]) -> [f64; 4] {
+        std::array::from_fn(|l| x[l] + y[l])
+    }
+}
+
+/// Lanes in an AVX register. Only [`Avx::detect`] makes one, so where an `Avx` exists
+/// the CPU has AVX: that is what makes its intrinsics safe to call.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Avx(());
+
+#[cfg(target_arch = "x86_64")]
+impl Avx {
+    /// An `Avx` if the CPU has AVX.
+    fn detect() -> Option<Avx> {
+        std::is_x86_feature_detected!("avx").then_some(Avx(()))
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes for Avx {
+    type V = x86_64::__m256d;
+    #[inline(always)]
+    fn splat(self, x: f64) -> Self::V {
+        // SAFETY: `self` exists, so the CPU has AVX.
+        unsafe { x86_64::_mm256_set1_pd(x) }
+    }
+    #[inline(always)]
+    fn load(self, s: &[f64]) -> Self::V {
+        let v = Portable.load(s);
+        // SAFETY: the CPU has AVX (`self` exists), and `v` holds the four values read.
+        unsafe { x86_64::_mm256_loadu_pd(v.as_ptr()) }
+    }
+    #[inline(always)]
+    fn store(self, v: Self::V, s: &mut [f64]) {
+        let mut lanes = [0.0; 4];
+        // SAFETY: the CPU has AVX (`self` exists), and `lanes` holds the four values written.
+        unsafe { x86_64::_mm256_storeu_pd(lanes.as_mut_ptr(), v) };
+        s.copy_from_slice(&lanes[..s.len()]);
+    }
+    #[inline(always)]
+    fn mul(self, x: Self::V, y: Self::V) -> Self::V {
+        // SAFETY: `self` exists, so the CPU has AVX.
+        unsafe { x86_64::_mm256_mul_pd(x, y) }
+    }
+    #[inline(always)]
+    fn add(self, x: Self::V, y: Self::V) -> Self::V {
+        // SAFETY: `self` exists, so the CPU has AVX.
+        unsafe { x86_64::_mm256_add_pd(x, y) }
     }
 }
 
@@ -296,7 +444,8 @@ mod tests {
     /// order) and for shapes that go to the `gemm` crate (to rounding).
     #[test]
     fn every_layout_and_write_mode_matches_the_definition() {
-        let shapes = [(400, 2, 12), (12, 400, 6), (5, 7, 1), (3, 0, 4), (64, 64, 17), (70, 80, 16), (200, 300, 90)];
+        let shapes =
+            [(400, 2, 12), (12, 400, 6), (5, 7, 1), (21, 9, 1), (3, 0, 4), (64, 64, 17), (70, 80, 16), (200, 300, 90)];
         for (m, k, n) in shapes {
             let exact = n <= NARROW_MAX_COLS && m * k * n <= NARROW_MAX_FLOPS;
             for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -325,17 +474,19 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx_and_portable_narrow_products_are_identical() {
-        if !std::is_x86_feature_detected!("avx") {
-            return;
-        }
-        for (m, k, n) in [(400, 2, 12), (400, 12, 6), (37, 400, 1), (13, 5, 16), (9, 3, 7)] {
+        let Some(avx) = Avx::detect() else { return };
+        for (m, k, n) in [(400, 2, 12), (400, 12, 6), (37, 400, 1), (13, 5, 16), (9, 3, 7), (23, 6, 6), (11, 5, 3)] {
             for a_t in [false, true] {
-                let (a, b) = (values(m * k, 0.37), values(k * n, 0.11));
-                let (mut here, mut avx) = (vec![0.0; m * n], vec![0.0; m * n]);
-                narrow_by_width_here(&mut here, n, Operands { m, k, a: &a, a_t, b: &b, write: Write::Set });
-                // SAFETY: AVX is present, checked above.
-                unsafe { narrow_by_width_avx(&mut avx, n, Operands { m, k, a: &a, a_t, b: &b, write: Write::Set }) };
-                assert!(here.iter().zip(&avx).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}x{k}x{n} a_t={a_t}");
+                let (a, b, row) = (values(m * k, 0.37), values(k * n, 0.11), values(n, 0.7));
+                for write in [Write::Set, Write::Add, Write::SetPlusRow(&row)] {
+                    let (mut here, mut with_avx) = (values(m * n, 0.5), values(m * n, 0.5));
+                    let ops = Operands { m, k, a: &a, a_t, b: &b, write };
+                    narrow_by_width_here(Portable, &mut here, n, ops);
+                    // SAFETY: `avx` exists, so the CPU has AVX.
+                    unsafe { narrow_by_width_avx(avx, &mut with_avx, n, ops) };
+                    let same = here.iter().zip(&with_avx).all(|(x, y)| x.to_bits() == y.to_bits());
+                    assert!(same, "{m}x{k}x{n} a_t={a_t} {write:?}");
+                }
             }
         }
     }
