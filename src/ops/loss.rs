@@ -46,15 +46,25 @@ impl Loss {
             #[inline(always)]
             || match self {
                 // max(z,0) - z·t + ln(1 + e^-|z|)
-                Loss::BceWithLogits => {
-                    sum_in_order(zs, ts, |z, t| z.max(0.0) - z * t + ln_1p_unit(exp_nonpositive(-z.abs())))
-                }
+                // (e^-|z| for a whole block first, then the terms: two short loops overlap
+                // their long chains of dependent operations better than one long loop.)
+                Loss::BceWithLogits => sum_in_order(
+                    zs,
+                    ts,
+                    #[inline(always)]
+                    |z, t, terms| {
+                        terms.iter_mut().zip(z).for_each(|(e, &z)| *e = exp_nonpositive(-z.abs()));
+                        for ((term, &z), &t) in terms.iter_mut().zip(z).zip(t) {
+                            *term = z.max(0.0) - z * t + ln_1p_unit(*term);
+                        }
+                    },
+                ),
                 // -(t·ln(p+eps) + (1-t)·ln(1-p+eps))
                 Loss::Bce { eps } => {
-                    sum_in_order(zs, ts, |p, t| -(t * (p + eps).ln() + (1.0 - t) * (1.0 - p + eps).ln()))
+                    sum_in_order(zs, ts, each(|p, t| -(t * (p + eps).ln() + (1.0 - t) * (1.0 - p + eps).ln())))
                 }
                 // (z - t)²
-                Loss::Mse => sum_in_order(zs, ts, |z, t| (z - t) * (z - t)),
+                Loss::Mse => sum_in_order(zs, ts, each(|z, t| (z - t) * (z - t))),
                 // per row: -Σ t·(z - logsumexp(z))
                 Loss::SoftmaxCrossEntropy => (0..z.rows())
                     .map(|i| {
@@ -116,22 +126,32 @@ impl Loss {
     }
 }
 
-/// `Σ term(z, t)` over the pairs, added in order. The terms are computed a block at a
-/// time into a buffer, which lets that loop vectorize (a running sum cannot: it must add
-/// in order to give the same value everywhere).
+/// The sum of the terms that `fill(z, t, terms)` writes for each block of pairs, added
+/// in order. Computing the terms a block at a time into a buffer lets those loops
+/// vectorize (a running sum cannot: it must add in order to give the same value
+/// everywhere).
 #[inline(always)]
-fn sum_in_order(z: &[f64], t: &[f64], term: impl Fn(f64, f64) -> f64) -> f64 {
+fn sum_in_order(z: &[f64], t: &[f64], fill: impl Fn(&[f64], &[f64], &mut [f64])) -> f64 {
     const BLOCK: usize = 64;
     let mut terms = [0.0; BLOCK];
     let mut total = -0.0;
     for (z, t) in z.chunks(BLOCK).zip(t.chunks(BLOCK)) {
         let terms = &mut terms[..z.len()];
-        for ((term_i, &z), &t) in terms.iter_mut().zip(z).zip(t) {
-            *term_i = term(z, t);
-        }
+        fill(z, t, terms);
         total = terms.iter().fold(total, |sum, &x| sum + x);
     }
     total
+}
+
+/// A `fill` for [`sum_in_order`] that computes each term on its own as `term(z, t)`.
+#[inline(always)]
+fn each(term: impl Fn(f64, f64) -> f64) -> impl Fn(&[f64], &[f64], &mut [f64]) {
+    #[inline(always)]
+    move |z, t, terms| {
+        for ((term_i, &z), &t) in terms.iter_mut().zip(z).zip(t) {
+            *term_i = term(z, t);
+        }
+    }
 }
 
 /// `ln Σ e^x`, shifted by the maximum so that no term overflows.
