@@ -47,6 +47,9 @@ const NARROW_MAX_COLS: usize = 16;
 const NARROW_MAX_FLOPS: usize = 1 << 18;
 /// Largest `b` the narrow kernel transposes onto the stack for `a · bᵀ`.
 const NARROW_MAX_BT: usize = 1024;
+/// The stack array for a `b` of at most this many values is this small (1 KB), which
+/// covers the products of a small network.
+const NARROW_SMALL_BT: usize = 128;
 /// Products of at least this many multiply-adds use every core, unless they already run
 /// on a Rayon worker.
 const PARALLEL_MIN_FLOPS: usize = 1 << 21;
@@ -81,13 +84,22 @@ pub(crate) fn gemm_into(
         narrow_by_width(out, m, Operands { m: 1, k, a: b, a_t: false, b: a, write });
     } else if narrow && !b_t {
         narrow_by_width(out, n, Operands { m, k, a, a_t, b, write });
+    } else if narrow && k * n <= NARROW_SMALL_BT {
+        narrow_bt::<NARROW_SMALL_BT>(out, n, Operands { m, k, a, a_t, b, write });
     } else if narrow && k * n <= NARROW_MAX_BT {
-        let mut bt = [0.0; NARROW_MAX_BT];
-        super::transpose_into(&mut bt[..k * n], n, k, b);
-        narrow_by_width(out, n, Operands { m, k, a, a_t, b: &bt[..k * n], write });
+        narrow_bt::<NARROW_MAX_BT>(out, n, Operands { m, k, a, a_t, b, write });
     } else {
         general(out, m, k, n, a, a_t, b, b_t, write);
     }
+}
+
+/// The narrow product `op(a) · bᵀ` (`ops.b` stored `n x k`): `b` is transposed onto the
+/// stack, in an array of `L` values so that a small `b` does not pay to zero a large one.
+fn narrow_bt<const L: usize>(out: &mut [f64], n: usize, ops: Operands<'_>) {
+    let mut bt = [0.0; L];
+    let bt = &mut bt[..ops.k * n];
+    super::transpose_into(bt, n, ops.k, ops.b);
+    narrow_by_width(out, n, Operands { b: bt, ..ops });
 }
 
 /// A narrow product's inputs: `op(a)` is `m x k` (`a` stored `k x m` when `a_t`), `b` is
@@ -444,8 +456,17 @@ mod tests {
     /// order) and for shapes that go to the `gemm` crate (to rounding).
     #[test]
     fn every_layout_and_write_mode_matches_the_definition() {
-        let shapes =
-            [(400, 2, 12), (12, 400, 6), (5, 7, 1), (21, 9, 1), (3, 0, 4), (64, 64, 17), (70, 80, 16), (200, 300, 90)];
+        let shapes = [
+            (400, 2, 12),
+            (12, 400, 6),
+            (5, 7, 1),
+            (21, 9, 1),
+            (3, 0, 4),
+            (40, 30, 16),
+            (64, 64, 17),
+            (70, 80, 16),
+            (200, 300, 90),
+        ];
         for (m, k, n) in shapes {
             let exact = n <= NARROW_MAX_COLS && m * k * n <= NARROW_MAX_FLOPS;
             for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
