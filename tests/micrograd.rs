@@ -211,3 +211,48 @@ fn the_first_contribution_is_added_to_zeros() {
     let dx = y.backward().wrt(x).item();
     assert_eq!(dx.to_bits(), 0.0f64.to_bits());
 }
+
+#[test]
+fn every_backward_rule_writes_over_the_stale_values_of_a_reused_buffer() {
+    // A first contribution is written, not added to zeros: a rule that skipped part of
+    // its input would leave the last pass's values behind. Each graph runs once with
+    // other inputs (same shapes, so the same buffers come back holding their gradients),
+    // then again; its gradients must equal those of a fresh tape.
+    type Graph = for<'t> fn(&[Var<'t>]) -> Var<'t>;
+    let graphs: [(&str, Graph); 14] = [
+        ("relu, exp, ln, powf", |v| (v[0].relu() + v[0].exp() + (v[0] * v[0] + 1.0).ln() + v[0].powf(2.0)).sum()),
+        ("sigmoid, tanh, neg, leaky_relu", |v| (v[0].sigmoid() + v[0].tanh() - v[0].leaky_relu(0.1)).mean()),
+        ("broadcast row", |v| (v[0] * v[1] + v[1]).sum()),
+        ("broadcast column", |v| (v[0] / v[2] - v[2]).sum()),
+        ("matmul", |v| v[0].matmul(v[3]).sum()),
+        ("affine", |v| v[0].affine(v[3], v[4]).mean()),
+        ("transpose", |v| (v[0].t() * v[0].t()).sum()),
+        ("a node used twice", |v| (v[0] * v[0]).sum()),
+        ("sum", |v| v[0].sum() * v[0].mean()),
+        ("bce_with_logits", |v| {
+            v[0].matmul(v[3]).bce_with_logits(&Tensor::from_vec(3, 2, vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0]))
+        }),
+        ("binary_cross_entropy", |v| v[0].matmul(v[3]).sigmoid().binary_cross_entropy(&Tensor::full(3, 2, 0.5), 1e-5)),
+        ("mse", |v| v[0].mse(&Tensor::full(3, 4, 0.25))),
+        ("softmax_cross_entropy", |v| v[0].softmax_cross_entropy(&Tensor::full(3, 4, 0.25))),
+        ("scalar", |v| (v[5] * v[5] - v[5] / 3.0).tanh()),
+    ];
+    let inputs = |scale: f64| {
+        let t = |r: usize, c: usize| {
+            Tensor::from_vec(r, c, (0..r * c).map(|i| scale * (((i as f64) * 0.618_034).fract() - 0.4)).collect())
+        };
+        [t(3, 4), t(1, 4), t(3, 1), t(4, 2), t(1, 2), t(1, 1)]
+    };
+    let grads = |tape: &Tape, graph: Graph, scale: f64| {
+        let vars: Vec<Var<'_>> = inputs(scale).iter().map(|t| tape.leaf_from(t)).collect();
+        let g = graph(&vars).backward();
+        vars.iter().map(|&v| g.wrt(v).clone()).collect::<Vec<Tensor>>()
+    };
+    for (name, graph) in graphs {
+        let fresh = grads(&Tape::new(), graph, 1.0);
+        let mut tape = Tape::new();
+        let _ = grads(&tape, graph, 7.0);
+        tape.reset();
+        assert_eq!(grads(&tape, graph, 1.0), fresh, "{name}");
+    }
+}
