@@ -85,12 +85,13 @@ impl Loss {
     pub(crate) fn backward(self, k: usize, z: &Tensor, t: &Tensor, g: &Tensor, dz: &mut Tensor, acc: Accumulate) {
         assert!(k == 0, "{}: targets are constants and have no gradient", self.name());
         let g = g.item();
-        // One loop per case, so that a first contribution does not read `dz` at all.
         vectorized(
             #[inline(always)]
-            || match acc {
-                Accumulate::First => self.add_gradient(g, z, t, dz, Accumulate::First),
-                Accumulate::Add => self.add_gradient(g, z, t, dz, Accumulate::Add),
+            || {
+                acc.specialize(
+                    #[inline(always)]
+                    |acc| self.add_gradient(g, z, t, dz, acc),
+                )
             },
         );
     }

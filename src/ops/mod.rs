@@ -40,6 +40,17 @@ impl Accumulate {
         *d = so_far + v;
     }
 
+    /// `f(self)`, called with `self` as a constant in each case, so that a loop `f`
+    /// inlines is compiled once per case and a first contribution's loop never reads the
+    /// buffer (the compiler does not split such a loop on its own).
+    #[inline(always)]
+    pub(crate) fn specialize<R>(self, f: impl FnOnce(Accumulate) -> R) -> R {
+        match self {
+            Accumulate::First => f(Accumulate::First),
+            Accumulate::Add => f(Accumulate::Add),
+        }
+    }
+
     /// For a rule that only adds: zeros the buffer of a first contribution.
     pub(crate) fn zero_first(self, dst: &mut Tensor) {
         if self == Accumulate::First {

@@ -132,12 +132,13 @@ impl Unary {
     #[inline(never)]
     fn backward_tensors(self, x: &Tensor, y: &Tensor, g: &Tensor, dx: &mut Tensor, acc: Accumulate) {
         let (x, y, g, dx) = (x.data(), y.data(), g.data(), dx.data_mut());
-        // One loop per case, so that a first contribution does not read `dx` at all.
         vectorized(
             #[inline(always)]
-            || match acc {
-                Accumulate::First => self.run(Pass::Backward { x, y, g, dx, acc: Accumulate::First }),
-                Accumulate::Add => self.run(Pass::Backward { x, y, g, dx, acc: Accumulate::Add }),
+            || {
+                acc.specialize(
+                    #[inline(always)]
+                    |acc| self.run(Pass::Backward { x, y, g, dx, acc }),
+                )
             },
         );
     }
