@@ -291,12 +291,12 @@ fn shape_like(grad: &mut Tensor, value: &Tensor) {
 }
 
 /// Makes `grad` zeros shaped like `value`, reusing its buffer. A 1x1 gradient (one per
-/// node of scalar code) that was 1x1 in the last pass too only has its element written:
-/// no call to `memset`, and no write to the tensor's header.
+/// node of scalar code) only has its element written, with no call to `memset`.
 fn zero_like(grad: &mut Tensor, value: &Tensor) {
+    shape_like(grad, value);
     match grad.data_mut() {
-        [x] if value.len() == 1 => *x = 0.0,
-        _ => grad.reset_zeros(value.rows(), value.cols()),
+        [x] => *x = 0.0,
+        all => all.fill(0.0),
     }
 }
 

@@ -209,12 +209,6 @@ impl Tensor {
         self.data.resize(rows * cols, 0.0);
     }
 
-    /// Makes this tensor `rows x cols` of zeros, reusing its buffer.
-    pub(crate) fn reset_zeros(&mut self, rows: usize, cols: usize) {
-        self.reshape_for_write(rows, cols);
-        self.data.fill(0.0);
-    }
-
     /// Copies `src` into this tensor, reusing its buffer.
     pub(crate) fn copy_from(&mut self, src: &Tensor) {
         self.rows = src.rows;
