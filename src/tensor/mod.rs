@@ -8,6 +8,8 @@ mod simd;
 
 use std::fmt;
 
+use smallvec::SmallVec;
+
 pub(crate) use product::{Write, gemm_into, matmul_dims};
 pub(crate) use simd::vectorized;
 
@@ -16,7 +18,9 @@ pub(crate) use simd::vectorized;
 pub struct Tensor {
     rows: usize,
     cols: usize,
-    data: Vec<f64>,
+    /// A single value is held inline: the nodes and gradients of scalar code then need
+    /// no heap buffer each, and a long chain of them does not chase a pointer per node.
+    data: SmallVec<[f64; 1]>,
 }
 
 impl Tensor {
@@ -38,7 +42,7 @@ impl Tensor {
             rows * cols,
             data.len()
         );
-        Tensor { rows, cols, data }
+        Tensor { rows, cols, data: SmallVec::from_vec(data) }
     }
 
     /// A `rows x cols` tensor of zeros.
@@ -48,7 +52,7 @@ impl Tensor {
 
     /// A `rows x cols` tensor with every element equal to `value`.
     pub fn full(rows: usize, cols: usize, value: f64) -> Tensor {
-        Tensor { rows, cols, data: vec![value; rows * cols] }
+        Tensor { rows, cols, data: SmallVec::from_elem(value, rows * cols) }
     }
 
     /// A 1x1 tensor holding `value`.
@@ -62,7 +66,7 @@ impl Tensor {
     /// If the rows differ in length.
     pub fn from_rows<R: AsRef<[f64]>>(rows: &[R]) -> Tensor {
         let cols = rows.first().map_or(0, |r| r.as_ref().len());
-        let mut data = Vec::with_capacity(rows.len() * cols);
+        let mut data = SmallVec::with_capacity(rows.len() * cols);
         for (i, r) in rows.iter().enumerate() {
             let r = r.as_ref();
             assert!(r.len() == cols, "Tensor::from_rows: row {i} has {} values, row 0 has {cols}", r.len());
@@ -108,7 +112,7 @@ impl Tensor {
 
     /// The elements in row-major order, by value.
     pub fn into_vec(self) -> Vec<f64> {
-        self.data
+        self.data.into_vec()
     }
 
     /// Row `r` as a slice.
