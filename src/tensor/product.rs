@@ -143,7 +143,8 @@ unsafe fn narrow_by_width_avx(avx: Avx, out: &mut [f64], n: usize, ops: Operands
 
 /// The dispatch on width: `C` vectors of four lanes hold a row of `N` sums, and a block
 /// of `R` rows keeps eight to twelve vectors of sums in registers, as many as fit beside
-/// a row of `b` and the products (more spill to memory and run slower).
+/// a row of `b` and the products (more spill to memory and run slower). One column keeps
+/// four, beside the four rows it transposes (see [`rows`]).
 #[inline(always)]
 fn narrow_by_width_here<S: Lanes>(s: S, out: &mut [f64], n: usize, ops: Operands<'_>) {
     macro_rules! widths {
@@ -154,7 +155,7 @@ fn narrow_by_width_here<S: Lanes>(s: S, out: &mut [f64], n: usize, ops: Operands
             }
         };
     }
-    widths!(1 in 1 rows 8, 2 in 1 rows 8, 3 in 1 rows 8, 4 in 1 rows 8, 5 in 2 rows 6, 6 in 2 rows 6,
+    widths!(1 in 1 rows 16, 2 in 1 rows 8, 3 in 1 rows 8, 4 in 1 rows 8, 5 in 2 rows 6, 6 in 2 rows 6,
             7 in 2 rows 6, 8 in 2 rows 6, 9 in 3 rows 3, 10 in 3 rows 3, 11 in 3 rows 3, 12 in 3 rows 3,
             13 in 4 rows 2, 14 in 4 rows 2, 15 in 4 rows 2, 16 in 4 rows 2);
 }
@@ -208,6 +209,26 @@ fn rows<S: Lanes, const N: usize, const C: usize, const R: usize>(
         // Rows i.. of op(a) are columns i.. of `a`, stored `k x m`: R adjacent values.
         for (col, b_row) in a.chunks_exact(m).zip(b) {
             step(s, &mut acc, col[i..i + R].try_into().expect("R values"), b_row);
+        }
+    } else if N == 1 && R.is_multiple_of(4) {
+        // The sums of four rows share a vector, so each step needs the rows' values at one
+        // inner index in one vector. Gathered one by one they cost a load and a shuffle
+        // each; instead four values of each of four rows are loaded as vectors and
+        // transposed in registers, giving the vectors of four steps. The steps are the same
+        // and in the same order, then the last `k % 4` gather as before.
+        let a_rows: [&[f64]; R] = std::array::from_fn(|r| &a[(i + r) * k..][..k]);
+        let (fours, rest) = b.as_chunks::<4>();
+        for (q, b4) in fours.iter().enumerate() {
+            for v in 0..R / 4 {
+                let cols = s.transpose(std::array::from_fn(|r| s.load(&a_rows[4 * v + r][4 * q..4 * q + 4])));
+                for u in 0..4 {
+                    acc[v][0] = s.add(acc[v][0], s.mul(cols[u], s.splat(b4[u][0])));
+                }
+            }
+        }
+        let p0 = 4 * fours.len();
+        for (p, b_row) in rest.iter().enumerate() {
+            step(s, &mut acc, std::array::from_fn(|r| a_rows[r][p0 + p]), b_row);
         }
     } else {
         let a_rows: [&[f64]; R] = std::array::from_fn(|r| &a[(i + r) * k..][..k]);
@@ -371,6 +392,7 @@ mod tests {
             (12, 400, 6),
             (5, 7, 1),
             (21, 9, 1),
+            (19, 8, 1),
             (3, 0, 4),
             (40, 30, 16),
             (64, 64, 17),

@@ -46,6 +46,9 @@ pub(crate) trait Lanes: Copy {
     fn load(self, s: &[f64]) -> Self::V;
     /// Writes the first `s.len()` lanes of `v` into `s`.
     fn store(self, v: Self::V, s: &mut [f64]);
+    /// The 4 x 4 matrix whose rows are `rows`, transposed: lane `l` of vector `c` is lane
+    /// `c` of `rows[l]`.
+    fn transpose(self, rows: [Self::V; 4]) -> [Self::V; 4];
     /// `x * y`, lane by lane.
     fn mul(self, x: Self::V, y: Self::V) -> Self::V;
     /// `x + y`, lane by lane.
@@ -71,6 +74,10 @@ impl Lanes for Portable {
     #[inline(always)]
     fn store(self, v: [f64; 4], s: &mut [f64]) {
         s.copy_from_slice(&v[..s.len()]);
+    }
+    #[inline(always)]
+    fn transpose(self, rows: [[f64; 4]; 4]) -> [[f64; 4]; 4] {
+        std::array::from_fn(|c| std::array::from_fn(|l| rows[l][c]))
     }
     #[inline(always)]
     fn mul(self, x: [f64; 4], y: [f64; 4]) -> [f64; 4] {
@@ -116,6 +123,22 @@ impl Lanes for Avx {
         // SAFETY: the CPU has AVX (`self` exists), and `lanes` holds the four values written.
         unsafe { x86_64::_mm256_storeu_pd(lanes.as_mut_ptr(), v) };
         s.copy_from_slice(&lanes[..s.len()]);
+    }
+    #[inline(always)]
+    fn transpose(self, [r0, r1, r2, r3]: [Self::V; 4]) -> [Self::V; 4] {
+        // SAFETY: `self` exists, so the CPU has AVX.
+        unsafe {
+            use x86_64::*;
+            // Lanes 0 and 2, then 1 and 3, of two rows interleaved; then the halves paired.
+            let (t0, t1) = (_mm256_unpacklo_pd(r0, r1), _mm256_unpackhi_pd(r0, r1));
+            let (t2, t3) = (_mm256_unpacklo_pd(r2, r3), _mm256_unpackhi_pd(r2, r3));
+            [
+                _mm256_permute2f128_pd::<0x20>(t0, t2),
+                _mm256_permute2f128_pd::<0x20>(t1, t3),
+                _mm256_permute2f128_pd::<0x31>(t0, t2),
+                _mm256_permute2f128_pd::<0x31>(t1, t3),
+            ]
+        }
     }
     #[inline(always)]
     fn mul(self, x: Self::V, y: Self::V) -> Self::V {
