@@ -216,7 +216,11 @@ fn rows<S: Lanes, const N: usize, const C: usize, const R: usize>(
         // each; instead four values of each of four rows are loaded as vectors and
         // transposed in registers, giving the vectors of four steps. The steps are the same
         // and in the same order, then the last `k % 4` gather as before.
-        let a_rows: [&[f64]; R] = std::array::from_fn(|r| &a[(i + r) * k..][..k]);
+        // The block's rows are cut from one slice: one bounds check, not one per row (with
+        // the few inputs of a layer, `k` is small and those checks were a good part of the
+        // block's work).
+        let mut block = a[i * k..(i + R) * k].chunks_exact(k);
+        let a_rows: [&[f64]; R] = std::array::from_fn(|_| block.next().expect("R rows"));
         let (fours, rest) = b.as_chunks::<4>();
         for (q, b4) in fours.iter().enumerate() {
             for v in 0..R / 4 {
@@ -231,7 +235,9 @@ fn rows<S: Lanes, const N: usize, const C: usize, const R: usize>(
             step(s, &mut acc, std::array::from_fn(|r| a_rows[r][p0 + p]), b_row);
         }
     } else {
-        let a_rows: [&[f64]; R] = std::array::from_fn(|r| &a[(i + r) * k..][..k]);
+        // The block's rows cut from one slice, as above.
+        let mut block = a[i * k..(i + R) * k].chunks_exact(k);
+        let a_rows: [&[f64]; R] = std::array::from_fn(|_| block.next().expect("R rows"));
         for (p, b_row) in b.iter().enumerate() {
             step(s, &mut acc, std::array::from_fn(|r| a_rows[r][p]), b_row);
         }
