@@ -7,6 +7,9 @@
 //! in tapegrad's own kernel, which allocates nothing (the `gemm` crate, used for wide
 //! products, allocates packing buffers on every call).
 //!
+//! A last test covers the cold start of scalar code: a new tape allocates as its arrays
+//! grow, not per node.
+//!
 //! A counting global allocator counts the allocations of the current thread only, so
 //! the test harness's other threads do not disturb the count.
 
@@ -142,4 +145,23 @@ fn fit_allocates_nothing_once_warm() {
         let made = warm.last().unwrap() - warm[0];
         assert_eq!(made, 0, "batch size {batch_size:?}: {} warm steps made {made} heap allocations", warm.len());
     }
+}
+
+/// Scalar code on a new tape: a 1x1 value lives inside its node, so recording and
+/// back-propagating a chain of 10 000 scalar ops allocates only as the tape's arrays grow
+/// (a few dozen times), not once or twice per node.
+#[test]
+fn a_cold_scalar_chain_allocates_per_growth_not_per_node() {
+    let nodes = 10_000;
+    let tape = Tape::new();
+    let before = allocations();
+    let x = tape.scalar(0.5);
+    let mut y = x;
+    for i in 0..nodes {
+        y = if i % 2 == 0 { (y * 1.0001).tanh() } else { y + 0.001 };
+    }
+    let dx = y.backward().wrt(x).item();
+    let made = allocations() - before;
+    assert!(made > 0 && made < 200, "{} nodes made {made} heap allocations", tape.len());
+    assert!(dx.is_finite() && dx > 0.0);
 }
