@@ -210,36 +210,35 @@ fn rows<S: Lanes, const N: usize, const C: usize, const R: usize>(
         for (col, b_row) in a.chunks_exact(m).zip(b) {
             step(s, &mut acc, col[i..i + R].try_into().expect("R values"), b_row);
         }
-    } else if N == 1 && R.is_multiple_of(4) {
-        // The sums of four rows share a vector, so each step needs the rows' values at one
-        // inner index in one vector. Gathered one by one they cost a load and a shuffle
-        // each; instead four values of each of four rows are loaded as vectors and
-        // transposed in registers, giving the vectors of four steps. The steps are the same
-        // and in the same order, then the last `k % 4` gather as before.
+    } else {
         // The block's rows are cut from one slice: one bounds check, not one per row (with
         // the few inputs of a layer, `k` is small and those checks were a good part of the
         // block's work).
         let mut block = a[i * k..(i + R) * k].chunks_exact(k);
         let a_rows: [&[f64]; R] = std::array::from_fn(|_| block.next().expect("R rows"));
-        let (fours, rest) = b.as_chunks::<4>();
-        for (q, b4) in fours.iter().enumerate() {
-            for v in 0..R / 4 {
-                let cols = s.transpose(std::array::from_fn(|r| s.load(&a_rows[4 * v + r][4 * q..4 * q + 4])));
-                for u in 0..4 {
-                    acc[v][0] = s.add(acc[v][0], s.mul(cols[u], s.splat(b4[u][0])));
+        if N == 1 && R.is_multiple_of(4) {
+            // The sums of four rows share a vector, so each step needs the rows' values at
+            // one inner index in one vector. Gathered one by one they cost a load and a
+            // shuffle each; instead four values of each of four rows are loaded as vectors
+            // and transposed in registers, giving the vectors of four steps. The steps are
+            // the same and in the same order, then the last `k % 4` gather as before.
+            let (fours, rest) = b.as_chunks::<4>();
+            for (q, b4) in fours.iter().enumerate() {
+                for v in 0..R / 4 {
+                    let cols = s.transpose(std::array::from_fn(|r| s.load(&a_rows[4 * v + r][4 * q..4 * q + 4])));
+                    for u in 0..4 {
+                        acc[v][0] = s.add(acc[v][0], s.mul(cols[u], s.splat(b4[u][0])));
+                    }
                 }
             }
-        }
-        let p0 = 4 * fours.len();
-        for (p, b_row) in rest.iter().enumerate() {
-            step(s, &mut acc, std::array::from_fn(|r| a_rows[r][p0 + p]), b_row);
-        }
-    } else {
-        // The block's rows cut from one slice, as above.
-        let mut block = a[i * k..(i + R) * k].chunks_exact(k);
-        let a_rows: [&[f64]; R] = std::array::from_fn(|_| block.next().expect("R rows"));
-        for (p, b_row) in b.iter().enumerate() {
-            step(s, &mut acc, std::array::from_fn(|r| a_rows[r][p]), b_row);
+            let p0 = 4 * fours.len();
+            for (p, b_row) in rest.iter().enumerate() {
+                step(s, &mut acc, std::array::from_fn(|r| a_rows[r][p0 + p]), b_row);
+            }
+        } else {
+            for (p, b_row) in b.iter().enumerate() {
+                step(s, &mut acc, std::array::from_fn(|r| a_rows[r][p]), b_row);
+            }
         }
     }
     if N == 1 {
@@ -434,7 +433,17 @@ mod tests {
     #[test]
     fn avx_and_portable_narrow_products_are_identical() {
         let Some(avx) = Avx::detect() else { return };
-        for (m, k, n) in [(400, 2, 12), (400, 12, 6), (37, 400, 1), (13, 5, 16), (9, 3, 7), (23, 6, 6), (11, 5, 3)] {
+        for (m, k, n) in [
+            (400, 2, 12),
+            (400, 12, 6),
+            (400, 6, 1),
+            (37, 400, 1),
+            (19, 7, 1),
+            (13, 5, 16),
+            (9, 3, 7),
+            (23, 6, 6),
+            (11, 5, 3),
+        ] {
             for a_t in [false, true] {
                 let (a, b, row) = (values(m * k, 0.37), values(k * n, 0.11), values(n, 0.7));
                 for write in [Write::Set, Write::Add, Write::SetPlusRow(&row)] {
