@@ -13,7 +13,6 @@
 #[cfg(target_arch = "x86_64")]
 use super::simd::Avx;
 use super::simd::{Lanes, Portable};
-use std::mem::MaybeUninit;
 
 /// What a product does with the output slice.
 #[derive(Clone, Copy, Debug)]
@@ -49,6 +48,9 @@ const NARROW_MAX_COLS: usize = 16;
 const NARROW_MAX_FLOPS: usize = 1 << 18;
 /// Largest `b` the narrow kernel transposes onto the stack for `a · bᵀ`.
 const NARROW_MAX_BT: usize = 1024;
+/// The stack array for a `b` of at most this many values is this small (1 KB), which
+/// covers the products of a small network.
+const NARROW_SMALL_BT: usize = 128;
 /// Products of at least this many multiply-adds use every core, unless they already run
 /// on a Rayon worker.
 const PARALLEL_MIN_FLOPS: usize = 1 << 21;
@@ -83,27 +85,21 @@ pub(crate) fn gemm_into(
         narrow_by_width(out, m, Operands { m: 1, k, a: b, a_t: false, b: a, write });
     } else if narrow && !b_t {
         narrow_by_width(out, n, Operands { m, k, a, a_t, b, write });
+    } else if narrow && k * n <= NARROW_SMALL_BT {
+        narrow_bt::<NARROW_SMALL_BT>(out, n, Operands { m, k, a, a_t, b, write });
     } else if narrow && k * n <= NARROW_MAX_BT {
-        narrow_bt(out, n, Operands { m, k, a, a_t, b, write });
+        narrow_bt::<NARROW_MAX_BT>(out, n, Operands { m, k, a, a_t, b, write });
     } else {
         general(out, m, k, n, a, a_t, b, b_t, write);
     }
 }
 
 /// The narrow product `op(a) · bᵀ` (`ops.b` stored `n x k`): `b` is transposed onto the
-/// stack. The array is left uninitialized, as only the `k x n` values written are read:
-/// zeroing it cost more than the transposition for the small `b` of a network.
-fn narrow_bt(out: &mut [f64], n: usize, ops: Operands<'_>) {
-    let mut bt = [MaybeUninit::<f64>::uninit(); NARROW_MAX_BT];
+/// stack, in an array of `L` values so that a small `b` does not pay to zero a large one.
+fn narrow_bt<const L: usize>(out: &mut [f64], n: usize, ops: Operands<'_>) {
+    let mut bt = [0.0; L];
     let bt = &mut bt[..ops.k * n];
-    for (p, row) in bt.chunks_exact_mut(n).enumerate() {
-        for (j, x) in row.iter_mut().enumerate() {
-            x.write(ops.b[j * ops.k + p]);
-        }
-    }
-    // SAFETY: every value of `bt` was written just above, and `MaybeUninit<f64>` has the
-    // layout of `f64`.
-    let bt = unsafe { &*(bt as *const [MaybeUninit<f64>] as *const [f64]) };
+    super::transpose_into(bt, n, ops.k, ops.b);
     narrow_by_width(out, n, Operands { b: bt, ..ops });
 }
 
