@@ -40,6 +40,11 @@ struct Inner {
     /// Gradient buffers, lent to the live [`Gradients`] and returned when it drops.
     grads: Vec<Tensor>,
     has_grad: Vec<bool>,
+    /// Tensors that ops kept from their forward pass for their backward pass (see
+    /// [`Op::saves`]), each with the index of its node, in tape order; the first
+    /// `saved_len` are live, the rest keep their buffers for reuse.
+    saved: Vec<(u32, Tensor)>,
+    saved_len: usize,
 }
 
 /// The most inputs an op takes (`affine`: `x`, `W` and `b`).
@@ -193,7 +198,9 @@ impl Tape {
     /// Forgets every node but keeps their buffers, so recording the same graph again
     /// allocates nothing. Also clears a recorded [`Anomaly`].
     pub fn reset(&mut self) {
-        self.inner.get_mut().len = 0;
+        let inner = self.inner.get_mut();
+        inner.len = 0;
+        inner.saved_len = 0;
         self.anomaly.set(None);
     }
 
@@ -220,7 +227,7 @@ impl Tape {
 
     fn record_leaf(&self, op: Op, fill: impl FnOnce(&mut Tensor)) -> Var<'_> {
         let mut inner = self.inner.borrow_mut();
-        let (index, _, slot) = inner.next_slot();
+        let (index, _, slot, _) = inner.next_slot(false);
         fill(&mut slot.value);
         // A non-finite input (a parameter an update overflowed) is the first anomaly too.
         if self.detect_anomaly.get() && self.anomaly.get().is_none() && !slot.value.is_finite() {
@@ -249,11 +256,11 @@ impl Tape {
         let mut inner = self.inner.borrow_mut();
         // The value is computed straight into the slot's buffer, and the slot's other
         // fields are overwritten one by one: no node is moved in or out.
-        let (index, done, slot) = inner.next_slot();
+        let (index, done, slot, saved) = inner.next_slot(op.saves());
         let ids: [u32; MAX_INPUTS] = std::array::from_fn(|k| parents.get(k).map_or(0, |p| p.index));
         let inputs = Inputs::of(ids, parents.len() as u8, done);
         let needs_grad = parents.iter().any(|p| done[p.index as usize].needs_grad);
-        op.forward(&inputs, &mut slot.value);
+        op.forward(&inputs, &mut slot.value, saved);
         if self.detect_anomaly.get() && self.anomaly.get().is_none() && !slot.value.is_finite() {
             self.anomaly.set(Some(anomaly_at(op, index as usize, false, &inputs)));
         }
@@ -267,17 +274,28 @@ impl Tape {
 }
 
 impl Inner {
-    /// The index of the next node, the live nodes before it, and its slot (added if the
-    /// tape is longer than ever before). The slot keeps its old buffer for the new value
-    /// to reuse; the node becomes live when the caller increments `len`.
-    #[inline]
-    fn next_slot(&mut self) -> (u32, &[Node], &mut Node) {
+    /// The index of the next node, the live nodes before it, its slot (added if the tape
+    /// is longer than ever before) and, if the op `saves`, a buffer for it to keep. Slot
+    /// and buffer keep their old allocations for the new values to reuse; the node
+    /// becomes live when the caller increments `len`. Inlined: it is part of the
+    /// per-node cost of scalar code.
+    #[inline(always)]
+    fn next_slot(&mut self, saves: bool) -> (u32, &[Node], &mut Node, Option<&mut Tensor>) {
         let index = u32::try_from(self.len).expect("Tape: more than u32::MAX nodes");
         if self.len == self.nodes.len() {
             self.nodes.push(Node::default());
         }
+        let saved = saves.then(|| {
+            if self.saved_len == self.saved.len() {
+                self.saved.push((index, Tensor::default()));
+            }
+            let entry = &mut self.saved[self.saved_len];
+            self.saved_len += 1;
+            entry.0 = index;
+            &mut entry.1
+        });
         let (done, rest) = self.nodes.split_at_mut(self.len);
-        (index, done, &mut rest[0])
+        (index, done, &mut rest[0], saved)
     }
 }
 
@@ -363,7 +381,9 @@ impl<'t> Var<'t> {
     pub fn backward(self) -> Gradients<'t> {
         let tape = self.tape;
         let mut inner = tape.inner.borrow_mut();
-        let Inner { nodes, len, grads, has_grad } = &mut *inner;
+        let Inner { nodes, len, grads, has_grad, saved, saved_len } = &mut *inner;
+        // The saved tensors are found walking back from the last, as the nodes are.
+        let mut saved = &saved[..*saved_len];
         let (mut grads, mut has) = (mem::take(grads), mem::take(has_grad));
         let n = *len;
         if grads.len() < n {
@@ -396,6 +416,14 @@ impl<'t> Var<'t> {
             let (before, rest) = grads.split_at_mut(i);
             let g = &rest[0];
             let inputs = node.inputs(nodes);
+            let kept = if node.op.saves() {
+                while saved.last().is_some_and(|&(j, _)| j as usize > i) {
+                    saved = &saved[..saved.len() - 1];
+                }
+                saved.last().filter(|&&(j, _)| j as usize == i).map(|(_, t)| t)
+            } else {
+                None
+            };
             for (k, &p) in node.parents().iter().enumerate() {
                 let p = p as usize;
                 if !nodes[p].needs_grad {
@@ -409,7 +437,7 @@ impl<'t> Var<'t> {
                     has[p] = true;
                     Accumulate::First
                 };
-                node.op.backward(k, &inputs, &node.value, g, dst, acc);
+                node.op.backward(k, &inputs, &node.value, kept, g, dst, acc);
                 if check && tape.anomaly.get().is_none() && !dst.is_finite() {
                     tape.anomaly.set(Some(anomaly_at(node.op, i, true, &inputs)));
                 }
@@ -482,5 +510,39 @@ mod tests {
     fn a_node_stays_small() {
         // Op (24 bytes) + Tensor (40) + three parent indices, their count and the flag.
         assert_eq!(size_of::<Node>(), size_of::<Op>() + size_of::<Tensor>() + 16);
+    }
+
+    /// Ops that keep a tensor for their backward pass each find their own, whichever node
+    /// the backward pass starts from and after the tape is reused with other shapes.
+    #[test]
+    fn each_op_finds_the_tensor_it_saved() {
+        let logits = |n: usize, s: f64| Tensor::from_vec(n, 1, (0..n).map(|i| (i as f64 * s).sin() * 3.0).collect());
+        let targets = |n: usize| Tensor::from_vec(n, 1, (0..n).map(|i| (i % 2) as f64).collect());
+        // d/dz of mean bce_with_logits, written out.
+        let want = |z: &Tensor, t: &Tensor| {
+            let n = z.len() as f64;
+            z.data().iter().zip(t.data()).map(|(&z, &t)| (1.0 / (1.0 + (-z).exp()) - t) / n).collect::<Vec<_>>()
+        };
+        let close = |got: &Tensor, want: &[f64]| got.data().iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-15);
+        let mut tape = Tape::new();
+        for (n1, n2) in [(5, 9), (12, 3)] {
+            let (z1, t1, z2, t2) = (logits(n1, 0.7), targets(n1), logits(n2, 1.3), targets(n2));
+            let (a, b) = (tape.leaf_from(&z1), tape.leaf_from(&z2));
+            let first = a.bce_with_logits(&t1);
+            let second = (b * 2.0).bce_with_logits(&t2);
+            let total = first + second;
+            {
+                let grads = total.backward();
+                assert!(close(grads.wrt(a), &want(&z1, &t1)), "{n1}, {n2}: first loss");
+                let twice: Vec<f64> = want(&z2.map(|z| 2.0 * z), &t2).iter().map(|g| 2.0 * g).collect();
+                assert!(close(grads.wrt(b), &twice), "{n1}, {n2}: second loss");
+            }
+            // From the first loss, the later one's saved tensor is passed over.
+            let grads = first.backward();
+            assert!(close(grads.wrt(a), &want(&z1, &t1)), "{n1}, {n2}: first loss alone");
+            assert!(grads.wrt(b).data().iter().all(|&g| g == 0.0));
+            drop(grads);
+            tape.reset();
+        }
     }
 }

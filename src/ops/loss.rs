@@ -1,11 +1,13 @@
 //! Losses: each compares predictions `z` with targets `t` of the same shape and returns
 //! a 1x1 mean. Targets enter the tape as constants, so only `z` receives a gradient.
 
+use std::ops::Range;
+
 use crate::tape::Var;
 use crate::tensor::{Tensor, vectorized};
 
 use super::math::{exp_nonpositive, ln_1p_unit};
-use super::unary::sigmoid;
+use super::unary::sigmoid_given;
 use super::{Accumulate, Op};
 
 /// A loss of predictions against targets.
@@ -31,7 +33,13 @@ impl Loss {
         }
     }
 
-    pub(crate) fn forward(self, z: &Tensor, t: &Tensor, out: &mut Tensor) {
+    /// Whether the loss keeps a tensor for its backward pass: the stable cross-entropy
+    /// keeps `e^-|z|`, which its forward pass computes and its gradient `σ(z)` needs.
+    pub(crate) fn saves(self) -> bool {
+        self == Loss::BceWithLogits
+    }
+
+    pub(crate) fn forward(self, z: &Tensor, t: &Tensor, out: &mut Tensor, saved: Option<&mut Tensor>) {
         assert!(
             z.shape() == t.shape(),
             "{}: predictions are {}x{} but targets are {}x{}",
@@ -45,26 +53,31 @@ impl Loss {
         let total = vectorized(
             #[inline(always)]
             || match self {
-                // max(z,0) - z·t + ln(1 + e^-|z|)
-                // (e^-|z| for a whole block first, then the terms: two short loops overlap
-                // their long chains of dependent operations better than one long loop.)
-                Loss::BceWithLogits => sum_in_order(
-                    zs,
-                    ts,
-                    #[inline(always)]
-                    |z, t, terms| {
-                        terms.iter_mut().zip(z).for_each(|(e, &z)| *e = exp_nonpositive(-z.abs()));
-                        for ((term, &z), &t) in terms.iter_mut().zip(z).zip(t) {
-                            *term = z.max(0.0) - z * t + ln_1p_unit(*term);
-                        }
-                    },
-                ),
+                // max(z,0) - z·t + ln(1 + e^-|z|), with e^-|z| kept for the backward pass
+                // (computed for all first, then the terms: two short loops overlap their
+                // long chains of dependent operations better than one long loop).
+                Loss::BceWithLogits => {
+                    let e = saved.expect("bce_with_logits: the tape keeps e^-|z| for the backward pass");
+                    e.reshape_for_write(z.rows(), z.cols());
+                    e.data_mut().iter_mut().zip(zs).for_each(|(e, &z)| *e = exp_nonpositive(-z.abs()));
+                    let e = e.data();
+                    sum_in_order(
+                        z.len(),
+                        #[inline(always)]
+                        |block, terms| {
+                            let (z, t, e) = (&zs[block.clone()], &ts[block.clone()], &e[block]);
+                            for (((term, &z), &t), &e) in terms.iter_mut().zip(z).zip(t).zip(e) {
+                                *term = z.max(0.0) - z * t + ln_1p_unit(e);
+                            }
+                        },
+                    )
+                }
                 // -(t·ln(p+eps) + (1-t)·ln(1-p+eps))
                 Loss::Bce { eps } => {
-                    sum_in_order(zs, ts, each(|p, t| -(t * (p + eps).ln() + (1.0 - t) * (1.0 - p + eps).ln())))
+                    sum_in_order(z.len(), each(zs, ts, |p, t| -(t * (p + eps).ln() + (1.0 - t) * (1.0 - p + eps).ln())))
                 }
                 // (z - t)²
-                Loss::Mse => sum_in_order(zs, ts, each(|z, t| (z - t) * (z - t))),
+                Loss::Mse => sum_in_order(z.len(), each(zs, ts, |z, t| (z - t) * (z - t))),
                 // per row: -Σ t·(z - logsumexp(z))
                 Loss::SoftmaxCrossEntropy => (0..z.rows())
                     .map(|i| {
@@ -82,7 +95,17 @@ impl Loss {
         out.data_mut()[0] = total / count as f64;
     }
 
-    pub(crate) fn backward(self, k: usize, z: &Tensor, t: &Tensor, g: &Tensor, dz: &mut Tensor, acc: Accumulate) {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn backward(
+        self,
+        k: usize,
+        z: &Tensor,
+        t: &Tensor,
+        saved: Option<&Tensor>,
+        g: &Tensor,
+        dz: &mut Tensor,
+        acc: Accumulate,
+    ) {
         assert!(k == 0, "{}: targets are constants and have no gradient", self.name());
         let g = g.item();
         vectorized(
@@ -90,7 +113,7 @@ impl Loss {
             || {
                 acc.specialize(
                     #[inline(always)]
-                    |acc| self.add_gradient(g, z, t, dz, acc),
+                    |acc| self.add_gradient(g, z, t, saved, dz, acc),
                 )
             },
         );
@@ -98,12 +121,15 @@ impl Loss {
 
     /// `dz += g · ∂loss/∂z` (as `acc` says), the loop of [`Loss::backward`].
     #[inline(always)]
-    fn add_gradient(self, g: f64, z: &Tensor, t: &Tensor, dz: &mut Tensor, acc: Accumulate) {
+    fn add_gradient(self, g: f64, z: &Tensor, t: &Tensor, saved: Option<&Tensor>, dz: &mut Tensor, acc: Accumulate) {
         let n = z.len() as f64;
         let rows = dz.data_mut().iter_mut().zip(z.data()).zip(t.data());
         match self {
-            // ∂/∂z = (σ(z) - t) / n
-            Loss::BceWithLogits => rows.for_each(|((d, &z), &t)| acc.put(d, g * (sigmoid(z) - t) / n)),
+            // ∂/∂z = (σ(z) - t) / n, σ(z) from the e^-|z| the forward pass kept
+            Loss::BceWithLogits => {
+                let e = saved.expect("bce_with_logits: the forward pass kept e^-|z|").data();
+                rows.zip(e).for_each(|(((d, &z), &t), &e)| acc.put(d, g * (sigmoid_given(z, e) - t) / n));
+            }
             // ∂/∂p = -(t/(p+eps) - (1-t)/(1-p+eps)) / n
             Loss::Bce { eps } => {
                 rows.for_each(|((d, &p), &t)| acc.put(d, -(g * (t / (p + eps) - (1.0 - t) / (1.0 - p + eps)) / n)))
@@ -127,18 +153,19 @@ impl Loss {
     }
 }
 
-/// The sum of the terms that `fill(z, t, terms)` writes for each block of pairs, added
-/// in order. Computing the terms a block at a time into a buffer lets those loops
-/// vectorize (a running sum cannot: it must add in order to give the same value
-/// everywhere).
+/// The sum of the `len` terms that `fill(range, terms)` writes, for each block of
+/// indices `range`, into `terms`, added in order. Computing the terms a block at a time
+/// into a buffer lets those loops vectorize (a running sum cannot: it must add in order
+/// to give the same value everywhere).
 #[inline(always)]
-fn sum_in_order(z: &[f64], t: &[f64], fill: impl Fn(&[f64], &[f64], &mut [f64])) -> f64 {
+fn sum_in_order(len: usize, fill: impl Fn(Range<usize>, &mut [f64])) -> f64 {
     const BLOCK: usize = 64;
     let mut terms = [0.0; BLOCK];
     let mut total = -0.0;
-    for (z, t) in z.chunks(BLOCK).zip(t.chunks(BLOCK)) {
-        let terms = &mut terms[..z.len()];
-        fill(z, t, terms);
+    for start in (0..len).step_by(BLOCK) {
+        let end = len.min(start + BLOCK);
+        let terms = &mut terms[..end - start];
+        fill(start..end, terms);
         total = terms.iter().fold(total, |sum, &x| sum + x);
     }
     total
@@ -146,10 +173,10 @@ fn sum_in_order(z: &[f64], t: &[f64], fill: impl Fn(&[f64], &[f64], &mut [f64]))
 
 /// A `fill` for [`sum_in_order`] that computes each term on its own as `term(z, t)`.
 #[inline(always)]
-fn each(term: impl Fn(f64, f64) -> f64) -> impl Fn(&[f64], &[f64], &mut [f64]) {
+fn each<'a>(z: &'a [f64], t: &'a [f64], term: impl Fn(f64, f64) -> f64) -> impl Fn(Range<usize>, &mut [f64]) {
     #[inline(always)]
-    move |z, t, terms| {
-        for ((term_i, &z), &t) in terms.iter_mut().zip(z).zip(t) {
+    move |block, terms| {
+        for ((term_i, &z), &t) in terms.iter_mut().zip(&z[block.clone()]).zip(&t[block]) {
             *term_i = term(z, t);
         }
     }
@@ -209,6 +236,7 @@ impl<'t> Var<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::unary::sigmoid;
 
     /// The loss's loops (blocked, vectorized, AVX where present) give exactly the values
     /// of its formulas applied one element at a time and summed in order.
@@ -220,8 +248,8 @@ mod tests {
         let (zt, tt) = (Tensor::from_vec(n, 1, z.clone()), Tensor::from_vec(n, 1, t.clone()));
         let count = n as f64;
 
-        let mut loss = Tensor::default();
-        Loss::BceWithLogits.forward(&zt, &tt, &mut loss);
+        let (mut loss, mut kept) = (Tensor::default(), Tensor::default());
+        Loss::BceWithLogits.forward(&zt, &tt, &mut loss, Some(&mut kept));
         let terms = z.iter().zip(&t).map(|(&z, &t)| z.max(0.0) - z * t + ln_1p_unit(exp_nonpositive(-z.abs())));
         let total = terms.fold(-0.0, |sum, x| sum + x);
         assert_eq!(loss.item().to_bits(), (total / count).to_bits());
@@ -229,7 +257,7 @@ mod tests {
         let g = 0.75;
         for acc in [Accumulate::First, Accumulate::Add] {
             let mut dz = Tensor::full(n, 1, 0.5);
-            Loss::BceWithLogits.backward(0, &zt, &tt, &Tensor::scalar(g), &mut dz, acc);
+            Loss::BceWithLogits.backward(0, &zt, &tt, Some(&kept), &Tensor::scalar(g), &mut dz, acc);
             let so_far = if acc == Accumulate::First { 0.0 } else { 0.5 };
             for i in 0..n {
                 let want = so_far + g * (sigmoid(z[i]) - t[i]) / count;

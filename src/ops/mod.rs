@@ -5,6 +5,10 @@
 //! gradient into `dst` (already shaped like the input), so a node used twice simply
 //! receives two contributions. The first contribution is written rather than added
 //! ([`Accumulate::First`]), so gradient buffers need no zeroing beforehand.
+//!
+//! An op whose backward rule would recompute something costly from its inputs may keep
+//! it instead ([`Op::saves`]): its forward pass then writes into a buffer the tape keeps
+//! for the node, and its backward rule reads it.
 
 mod binary;
 mod linalg;
@@ -93,9 +97,18 @@ impl Op {
         }
     }
 
-    /// Computes the op's value from its inputs into `out` (whose buffer is reused).
+    /// Whether the op keeps a tensor from its forward pass for its backward pass: the
+    /// tape then hands [`Op::forward`] a buffer to write and [`Op::backward`] the same
+    /// buffer to read.
     #[inline]
-    pub(crate) fn forward(self, x: &[&Tensor], out: &mut Tensor) {
+    pub(crate) fn saves(self) -> bool {
+        matches!(self, Op::Loss(l) if l.saves())
+    }
+
+    /// Computes the op's value from its inputs into `out` (whose buffer is reused), and
+    /// what it keeps for its backward pass into `saved` (given when [`Op::saves`]).
+    #[inline]
+    pub(crate) fn forward(self, x: &[&Tensor], out: &mut Tensor, saved: Option<&mut Tensor>) {
         match self {
             Op::Leaf | Op::Constant => unreachable!("leaves are not computed"),
             Op::Unary(u) => u.forward(x[0], out),
@@ -105,14 +118,25 @@ impl Op {
             Op::Transpose => linalg::transpose_forward(x[0], out),
             Op::Sum => reduce::sum_forward(x[0], out),
             Op::Mean => reduce::mean_forward(x[0], out),
-            Op::Loss(l) => l.forward(x[0], x[1], out),
+            Op::Loss(l) => l.forward(x[0], x[1], out, saved),
         }
     }
 
     /// Adds to `dst` (as `acc` says) the gradient flowing to input `k`, given the inputs
-    /// `x`, the op's value `y` and the gradient `g` flowing into it.
+    /// `x`, the op's value `y`, what its forward pass saved, and the gradient `g` flowing
+    /// into it.
     #[inline]
-    pub(crate) fn backward(self, k: usize, x: &[&Tensor], y: &Tensor, g: &Tensor, dst: &mut Tensor, acc: Accumulate) {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn backward(
+        self,
+        k: usize,
+        x: &[&Tensor],
+        y: &Tensor,
+        saved: Option<&Tensor>,
+        g: &Tensor,
+        dst: &mut Tensor,
+        acc: Accumulate,
+    ) {
         match self {
             Op::Leaf | Op::Constant => {}
             Op::Unary(u) => u.backward(x[0], y, g, dst, acc),
@@ -122,7 +146,7 @@ impl Op {
             Op::Transpose => linalg::transpose_backward(g, dst, acc),
             Op::Sum => reduce::sum_backward(g, dst, acc),
             Op::Mean => reduce::mean_backward(g, dst, acc),
-            Op::Loss(l) => l.backward(k, x[0], x[1], g, dst, acc),
+            Op::Loss(l) => l.backward(k, x[0], x[1], saved, g, dst, acc),
         }
     }
 }

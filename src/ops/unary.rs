@@ -151,7 +151,12 @@ impl Unary {
 /// mispredicts on logits of mixed signs.
 #[inline(always)]
 pub(crate) fn sigmoid(x: f64) -> f64 {
-    let e = exp_nonpositive(-x.abs());
+    sigmoid_given(x, exp_nonpositive(-x.abs()))
+}
+
+/// [`sigmoid`] of `x` given `e = e^-|x|`, computed already.
+#[inline(always)]
+pub(crate) fn sigmoid_given(x: f64, e: f64) -> f64 {
     let numerator = if x >= 0.0 { 1.0 } else { e };
     numerator / (1.0 + e)
 }
