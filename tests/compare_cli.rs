@@ -61,6 +61,29 @@ fn report_logs_costs_prints_the_table_and_writes_figures() {
     }
 }
 
+/// The seconds in `text` right before `unit` (the number that ends where `unit` starts).
+fn seconds_before(text: &str, unit: &str) -> f64 {
+    let head = &text[..text.find(unit).unwrap_or_else(|| panic!("no `{unit}` in `{text}`"))];
+    head.rsplit([' ', '(']).next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn training_time_gives_the_wall_clock_then_the_runs_summed() {
+    let out = temp_dir("time");
+    let result = Command::new(env!("CARGO_BIN_EXE_tapegrad"))
+        .args(["--epochs", "300", "--out", out.to_str().unwrap()])
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let stdout = String::from_utf8(result.stdout).unwrap();
+    let line = stdout.lines().find(|l| l.starts_with("training time: ")).expect("a training time line");
+    assert!(line.contains(" s of wall clock for 3 runs, 1 at a time ("), "{line}");
+    let (wall, summed) = (seconds_before(line, " s of wall clock"), seconds_before(line, " s summed over the runs"));
+    // One at a time, the runs' own training times fit inside the command's wall clock.
+    assert!(summed > 0.0 && summed <= wall, "{line}");
+}
+
 #[test]
 fn one_epoch_is_not_reported_as_an_unchanged_cost() {
     let out = temp_dir("one-epoch");

@@ -154,8 +154,22 @@ fn print_report(a: &CompareArgs, runs: &[Run], wall: f64) {
     for row in &rows {
         println!("{}", line(row));
     }
-    let train: f64 = runs.iter().map(|r| r.train_seconds).sum();
-    println!("\ntraining time: {train:.3} s over {} runs ({wall:.3} s wall clock)", runs.len());
+    println!("\ntraining time: {}", training_time(runs, wall));
+}
+
+/// The training time of a command: the wall clock it spent on its runs, then the runs'
+/// own training times summed (more than the wall clock when runs train side by side).
+pub(super) fn training_time(runs: &[Run], wall: f64) -> String {
+    let summed: f64 = runs.iter().map(|r| r.train_seconds).sum();
+    match runs.len() {
+        1 => format!("{wall:.3} s"),
+        n => {
+            let at_a_time = rayon::current_num_threads().min(n);
+            format!(
+                "{wall:.3} s of wall clock for {n} runs, {at_a_time} at a time ({summed:.3} s summed over the runs)"
+            )
+        }
+    }
 }
 
 /// The results table: its header and one row per initializer, each cell the mean (± std

@@ -10,7 +10,7 @@ use tapegrad::study::diagnostics::Record;
 use tapegrad::study::report::{Report, command_line};
 
 use super::Failure;
-use super::compare::results_table;
+use super::compare::{results_table, training_time};
 use super::diagnose;
 
 /// What the `compare` page shows.
@@ -63,8 +63,7 @@ pub(crate) fn write_compare(out: &Path, p: &ComparePage<'_>) -> Result<PathBuf, 
     report.heading("Results").paragraph(p.settings.clone());
     let (header, rows) = results_table(p.inits, p.runs, p.seeds.len());
     report.table(&header, &rows);
-    let train: f64 = p.runs.iter().map(|r| r.train_seconds).sum();
-    report.paragraph(format!("Training time: {train:.3} s over {} runs ({:.3} s wall clock).", p.runs.len(), p.wall));
+    report.paragraph(format!("Training time: {}.", training_time(p.runs, p.wall)));
 
     report.heading(format!("Cost log (seed {seed})"));
     let firsts: Vec<&Run> = p.runs.iter().filter(|r| r.seed == seed).collect();
