@@ -39,6 +39,7 @@ mod tape;
 mod tensor;
 pub mod train;
 
+pub use ops::CustomOp;
 pub use tape::{Anomaly, Gradients, Tape, Var};
 pub use tensor::Tensor;
 

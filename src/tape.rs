@@ -185,6 +185,14 @@ impl Tape {
         })
     }
 
+    /// A `rows x cols` constant whose elements `fill` writes, into a reused buffer.
+    pub(crate) fn constant_with(&self, rows: usize, cols: usize, fill: impl FnOnce(&mut [f64])) -> Var<'_> {
+        self.record_leaf(Op::Constant, |slot| {
+            slot.reshape_for_write(rows, cols);
+            fill(slot.data_mut());
+        })
+    }
+
     /// Number of nodes recorded since the tape was made or last reset.
     pub fn len(&self) -> usize {
         self.inner.borrow().len
@@ -259,7 +267,7 @@ impl Tape {
         let (index, done, slot, saved) = inner.next_slot(op.saves());
         let ids: [u32; MAX_INPUTS] = std::array::from_fn(|k| parents.get(k).map_or(0, |p| p.index));
         let inputs = Inputs::of(ids, parents.len() as u8, done);
-        let needs_grad = parents.iter().any(|p| done[p.index as usize].needs_grad);
+        let needs_grad = op.passes_gradient() && parents.iter().any(|p| done[p.index as usize].needs_grad);
         op.forward(&inputs, &mut slot.value, saved);
         if self.detect_anomaly.get() && self.anomaly.get().is_none() && !slot.value.is_finite() {
             self.anomaly.set(Some(anomaly_at(op, index as usize, false, &inputs)));
@@ -379,6 +387,37 @@ impl<'t> Var<'t> {
     ///
     /// One reverse walk over the tape; no recursion, so chains of any length work.
     pub fn backward(self) -> Gradients<'t> {
+        self.backward_from(None)
+    }
+
+    /// A vector-Jacobian product: the gradients of `Σ seed ⊙ self` with respect to every
+    /// node recorded before it, for a `seed` shaped like `self` ([`Var::backward`] is
+    /// the seed of ones).
+    ///
+    /// ```
+    /// use tapegrad::prelude::*;
+    /// let tape = Tape::new();
+    /// let x = tape.leaf(Tensor::from_rows(&[[1.0, 2.0]]));
+    /// let y = x * x;
+    /// let grads = y.backward_with(&Tensor::from_rows(&[[1.0, 0.0]]));
+    /// assert_eq!(grads.wrt(x).data(), &[2.0, 0.0]); // row 0 of the Jacobian
+    /// ```
+    ///
+    /// # Panics
+    /// If `seed`'s shape differs from `self`'s.
+    pub fn backward_with(self, seed: &Tensor) -> Gradients<'t> {
+        let (r, c) = self.shape();
+        assert!(
+            seed.shape() == (r, c),
+            "backward_with: the seed is {}x{} but the output is {r}x{c}",
+            seed.rows(),
+            seed.cols()
+        );
+        self.backward_from(Some(seed))
+    }
+
+    /// The reverse walk, from a gradient of ones or `seed` at this node.
+    fn backward_from(self, seed: Option<&Tensor>) -> Gradients<'t> {
         let tape = self.tape;
         let mut inner = tape.inner.borrow_mut();
         let Inner { nodes, len, grads, has_grad, saved, saved_len } = &mut *inner;
@@ -394,8 +433,13 @@ impl<'t> Var<'t> {
 
         let root = self.index as usize;
         let (r, c) = nodes[root].value.shape();
-        grads[root].reshape_for_write(r, c);
-        grads[root].data_mut().fill(1.0);
+        match seed {
+            Some(seed) => grads[root].copy_from(seed),
+            None => {
+                grads[root].reshape_for_write(r, c);
+                grads[root].data_mut().fill(1.0);
+            }
+        }
         has[root] = true;
 
         let check = tape.detect_anomaly.get();
@@ -434,6 +478,11 @@ impl<'t> Var<'t> {
                     Accumulate::Add
                 } else {
                     shape_like(dst, &nodes[p].value);
+                    // A first contribution must write every element: in debug builds the
+                    // stale values are NaN, so a rule that reads them fails gradcheck.
+                    if cfg!(debug_assertions) {
+                        dst.data_mut().fill(f64::NAN);
+                    }
                     has[p] = true;
                     Accumulate::First
                 };
@@ -509,6 +558,7 @@ mod tests {
     #[test]
     fn a_node_stays_small() {
         // Op (24 bytes) + Tensor (40) + three parent indices, their count and the flag.
+        assert_eq!(size_of::<Op>(), 24);
         assert_eq!(size_of::<Node>(), size_of::<Op>() + size_of::<Tensor>() + 16);
     }
 

@@ -17,6 +17,8 @@ pub(crate) enum Binary {
     Sub,
     Mul,
     Div,
+    Max,
+    Min,
 }
 
 /// One operand's row as the loops read it: a full row, or one value repeated.
@@ -203,6 +205,10 @@ impl Binary {
             Binary::Mul => pass.zip(|a, b| a * b, |_, b, _| b, |a, _, _| a),
             // a / b              ∂/∂a = 1/b         ∂/∂b = -a/b²
             Binary::Div => pass.zip(|a, b| a / b, |_, b, _| 1.0 / b, |a, b, _| -a / (b * b)),
+            // max(a, b)          ∂/∂a = 1 if a > b, ½ if a = b, else 0 (∂/∂b mirrors it)
+            Binary::Max => pass.zip(f64::max, |a, b, _| select(a, b), |a, b, _| select(b, a)),
+            // min(a, b)          ∂/∂a = 1 if a < b, ½ if a = b, else 0 (∂/∂b mirrors it)
+            Binary::Min => pass.zip(f64::min, |a, b, _| select(b, a), |a, b, _| select(a, b)),
         }
     }
 
@@ -212,6 +218,8 @@ impl Binary {
             Binary::Sub => "sub",
             Binary::Mul => "mul",
             Binary::Div => "div",
+            Binary::Max => "maximum",
+            Binary::Min => "minimum",
         }
     }
 
@@ -256,6 +264,49 @@ impl Binary {
     #[inline(never)]
     fn backward_tensors(self, k: usize, a: &Tensor, b: &Tensor, y: &Tensor, g: &Tensor, dst: &mut Tensor) {
         self.run(Pass::Backward { k, a, b, y, g, dst });
+    }
+}
+
+/// The share of the gradient of `max(a, b)` that goes to `a`: all of it where `a` is
+/// larger, half at a tie (the mean of the one-sided derivatives, as PyTorch and JAX
+/// split it, and what a central difference measures), none where `b` is larger.
+#[inline(always)]
+fn select(a: f64, b: f64) -> f64 {
+    if a > b {
+        1.0
+    } else if a == b {
+        0.5
+    } else {
+        0.0
+    }
+}
+
+impl<'t> Var<'t> {
+    /// The elementwise maximum of `self` and `other`, broadcast like `+`. At a tie each
+    /// operand receives half of the gradient (as in PyTorch and JAX).
+    ///
+    /// ```
+    /// use tapegrad::prelude::*;
+    /// let tape = Tape::new();
+    /// let (a, b) = (tape.leaf(Tensor::from_rows(&[[1.0, 2.0, 3.0]])), tape.scalar(2.0));
+    /// let grads = a.maximum(b).sum().backward();
+    /// assert_eq!(grads.wrt(a).data(), &[0.0, 0.5, 1.0]);
+    /// assert_eq!(grads.wrt(b).item(), 1.5);
+    /// ```
+    ///
+    /// # Panics
+    /// If the shapes do not broadcast.
+    pub fn maximum(self, other: Var<'t>) -> Var<'t> {
+        self.apply(Op::Binary(Binary::Max), &[other])
+    }
+
+    /// The elementwise minimum of `self` and `other`, broadcast like `+`; ties split the
+    /// gradient in half, as in [`Var::maximum`].
+    ///
+    /// # Panics
+    /// If the shapes do not broadcast.
+    pub fn minimum(self, other: Var<'t>) -> Var<'t> {
+        self.apply(Op::Binary(Binary::Min), &[other])
     }
 }
 

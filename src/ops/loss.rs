@@ -21,6 +21,8 @@ pub(crate) enum Loss {
     Mse,
     /// Softmax cross-entropy over each row, on logits.
     SoftmaxCrossEntropy,
+    /// Softmax cross-entropy over each row against a class index per row.
+    CrossEntropy,
 }
 
 impl Loss {
@@ -30,18 +32,21 @@ impl Loss {
             Loss::Bce { .. } => "binary_cross_entropy",
             Loss::Mse => "mse",
             Loss::SoftmaxCrossEntropy => "softmax_cross_entropy",
+            Loss::CrossEntropy => "cross_entropy",
         }
     }
 
     /// Whether the loss keeps a tensor for its backward pass: the stable cross-entropy
-    /// keeps `e^-|z|`, which its forward pass computes and its gradient `σ(z)` needs.
+    /// keeps `e^-|z|`, which its forward pass computes and its gradient `σ(z)` needs;
+    /// the cross-entropy on class indices keeps each row's log-sum-exp.
     pub(crate) fn saves(self) -> bool {
-        self == Loss::BceWithLogits
+        matches!(self, Loss::BceWithLogits | Loss::CrossEntropy)
     }
 
     pub(crate) fn forward(self, z: &Tensor, t: &Tensor, out: &mut Tensor, saved: Option<&mut Tensor>) {
+        let want = if self == Loss::CrossEntropy { (z.rows(), 1) } else { z.shape() };
         assert!(
-            z.shape() == t.shape(),
+            t.shape() == want,
             "{}: predictions are {}x{} but targets are {}x{}",
             self.name(),
             z.rows(),
@@ -85,10 +90,21 @@ impl Loss {
                         -z.row(i).iter().zip(t.row(i)).map(|(&z, &t)| t * (z - lse)).sum::<f64>()
                     })
                     .sum(),
+                // per row: logsumexp(z) - z[label], the log-sum-exp kept
+                Loss::CrossEntropy => {
+                    let lse = saved.expect("cross_entropy: the tape keeps each row's log-sum-exp");
+                    lse.reshape_for_write(z.rows(), 1);
+                    let mut total = 0.0;
+                    for (i, (l, &label)) in lse.data_mut().iter_mut().zip(ts).enumerate() {
+                        *l = logsumexp(z.row(i));
+                        total += *l - z.row(i)[label as usize];
+                    }
+                    total
+                }
             },
         );
         let count = match self {
-            Loss::SoftmaxCrossEntropy => z.rows(),
+            Loss::SoftmaxCrossEntropy | Loss::CrossEntropy => z.rows(),
             _ => z.len(),
         };
         out.reshape_for_write(1, 1);
@@ -146,6 +162,19 @@ impl Loss {
                     let dr = &mut dz.data_mut()[i * c..(i + 1) * c];
                     for ((d, &z), &t) in dr.iter_mut().zip(zr).zip(tr) {
                         acc.put(d, g * ((z - lse).exp() * mass - t) / r as f64);
+                    }
+                }
+            }
+            // ∂/∂z_j = (softmax(z)_j - [j = label]) / rows
+            Loss::CrossEntropy => {
+                let lse = saved.expect("cross_entropy: the forward pass kept the log-sum-exps").data();
+                let (r, c) = z.shape();
+                for i in 0..r {
+                    let label = t.data()[i] as usize;
+                    let dr = &mut dz.data_mut()[i * c..(i + 1) * c];
+                    for (j, (d, &z)) in dr.iter_mut().zip(z.row(i)).enumerate() {
+                        let hit = if j == label { 1.0 } else { 0.0 };
+                        acc.put(d, g * ((z - lse[i]).exp() - hit) / r as f64);
                     }
                 }
             }
@@ -230,6 +259,34 @@ impl<'t> Var<'t> {
     /// If the shapes differ.
     pub fn softmax_cross_entropy(self, targets: &Tensor) -> Var<'t> {
         self.loss(Loss::SoftmaxCrossEntropy, targets)
+    }
+
+    /// Cross-entropy of logit rows against one class index per row: the mean over rows
+    /// of `-log_softmax(row)[label]`, via log-sum-exp (finite for any finite logits).
+    ///
+    /// ```
+    /// use tapegrad::prelude::*;
+    /// let tape = Tape::new();
+    /// let z = tape.leaf(Tensor::from_rows(&[[0.0, 0.0], [1000.0, 0.0]]));
+    /// let loss = z.cross_entropy(&[1, 0]);
+    /// assert!((loss.item() - 2f64.ln() / 2.0).abs() < 1e-15);
+    /// ```
+    ///
+    /// # Panics
+    /// If `labels` has not one entry per row, or a label is not below the number of
+    /// columns (classes); the message names the row, the label and the class count.
+    pub fn cross_entropy(self, labels: &[usize]) -> Var<'t> {
+        let (rows, classes) = self.shape();
+        assert!(
+            labels.len() == rows,
+            "cross_entropy: {} labels for {rows} rows of logits (one label per row)",
+            labels.len()
+        );
+        if let Some((row, &label)) = labels.iter().enumerate().find(|&(_, &l)| l >= classes) {
+            panic!("cross_entropy: row {row} has label {label}, but there are only {classes} classes");
+        }
+        let t = self.tape().constant_with(rows, 1, |d| d.iter_mut().zip(labels).for_each(|(d, &l)| *d = l as f64));
+        self.apply(Op::Loss(Loss::CrossEntropy), &[t])
     }
 }
 

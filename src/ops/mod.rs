@@ -11,14 +11,22 @@
 //! for the node, and its backward rule reads it.
 
 mod binary;
+mod custom;
 mod linalg;
 mod loss;
 mod math;
 mod reduce;
+mod softmax;
+mod structure;
 mod unary;
 
 pub(crate) use binary::Binary;
+pub use custom::CustomOp;
+pub(crate) use custom::Custom;
 pub(crate) use loss::Loss;
+pub(crate) use reduce::Reduce;
+pub(crate) use softmax::Softmax;
+pub(crate) use structure::Structure;
 pub(crate) use unary::Unary;
 
 use crate::tensor::Tensor;
@@ -63,6 +71,47 @@ impl Accumulate {
     }
 }
 
+/// The axis an op works along, numbered as NumPy does: axis 0 indexes the rows, so a
+/// reduction along it gives `(1, cols)`; axis 1 indexes the columns and gives `(rows, 1)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Axis {
+    /// Axis 0.
+    Rows,
+    /// Axis 1.
+    Cols,
+}
+
+impl Axis {
+    /// The axis numbered `axis`, or a panic naming `op`.
+    pub(crate) fn of(op: &str, axis: usize) -> Axis {
+        match axis {
+            0 => Axis::Rows,
+            1 => Axis::Cols,
+            _ => panic!("{op}: axis {axis} does not exist (tensors are 2-D: axis 0 or 1)"),
+        }
+    }
+
+    /// The lanes of a `rows x cols` tensor along this axis: `(count, len, start, stride)`,
+    /// element `i` of lane `k` sitting at `k * start + i * stride`. Along axis 0 the lanes
+    /// are the columns, along axis 1 the rows; lane `k` reduces to element `k` of the
+    /// result.
+    #[inline]
+    pub(crate) fn lanes(self, (rows, cols): (usize, usize)) -> (usize, usize, usize, usize) {
+        match self {
+            Axis::Rows => (cols, rows, 1, cols),
+            Axis::Cols => (rows, cols, cols, 1),
+        }
+    }
+
+    /// The shape of a reduction of a `rows x cols` tensor along this axis.
+    pub(crate) fn reduced(self, (rows, cols): (usize, usize)) -> (usize, usize) {
+        match self {
+            Axis::Rows => (1, cols),
+            Axis::Cols => (rows, 1),
+        }
+    }
+}
+
 /// Every operation a tape can record.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Op {
@@ -77,7 +126,17 @@ pub(crate) enum Op {
     Transpose,
     Sum,
     Mean,
+    /// A reduction along an axis.
+    Reduce(Reduce, Axis),
+    /// The softmax family along an axis.
+    Softmax(Softmax, Axis),
+    /// `x` clamped to `[lo, hi]`.
+    Clamp(f64, f64),
+    /// Slices, concatenation, gathering rows, reshape, detach.
+    Structure(Structure),
     Loss(Loss),
+    /// A user-defined op.
+    Custom(Custom),
 }
 
 impl Op {
@@ -93,8 +152,19 @@ impl Op {
             Op::Transpose => "t",
             Op::Sum => "sum",
             Op::Mean => "mean",
+            Op::Reduce(r, _) => r.name(),
+            Op::Softmax(s, _) => s.name(),
+            Op::Clamp(..) => "clamp",
+            Op::Structure(s) => s.name(),
             Op::Loss(l) => l.name(),
+            Op::Custom(c) => c.name(),
         }
+    }
+
+    /// Whether gradients flow through the op to its inputs (all but `detach` do).
+    #[inline]
+    pub(crate) fn passes_gradient(self) -> bool {
+        self != Op::Structure(Structure::Detach)
     }
 
     /// Whether the op keeps a tensor from its forward pass for its backward pass: the
@@ -102,7 +172,11 @@ impl Op {
     /// buffer to read.
     #[inline]
     pub(crate) fn saves(self) -> bool {
-        matches!(self, Op::Loss(l) if l.saves())
+        match self {
+            Op::Loss(l) => l.saves(),
+            Op::Reduce(r, _) => r.saves(),
+            _ => false,
+        }
     }
 
     /// Computes the op's value from its inputs into `out` (whose buffer is reused), and
@@ -118,7 +192,12 @@ impl Op {
             Op::Transpose => linalg::transpose_forward(x[0], out),
             Op::Sum => reduce::sum_forward(x[0], out),
             Op::Mean => reduce::mean_forward(x[0], out),
+            Op::Reduce(r, axis) => r.forward(axis, x[0], out, saved),
+            Op::Softmax(s, axis) => s.forward(axis, x[0], out),
+            Op::Clamp(lo, hi) => unary::clamp_forward(lo, hi, x[0], out),
+            Op::Structure(s) => s.forward(x, out),
             Op::Loss(l) => l.forward(x[0], x[1], out, saved),
+            Op::Custom(c) => c.forward(x, out),
         }
     }
 
@@ -146,7 +225,12 @@ impl Op {
             Op::Transpose => linalg::transpose_backward(g, dst, acc),
             Op::Sum => reduce::sum_backward(g, dst, acc),
             Op::Mean => reduce::mean_backward(g, dst, acc),
+            Op::Reduce(r, axis) => r.backward(axis, x[0], y, saved, g, dst, acc),
+            Op::Softmax(s, axis) => s.backward(axis, x[0], y, g, dst, acc),
+            Op::Clamp(lo, hi) => unary::clamp_backward(lo, hi, x[0], g, dst, acc),
+            Op::Structure(s) => s.backward(k, x, g, dst, acc),
             Op::Loss(l) => l.backward(k, x[0], x[1], saved, g, dst, acc),
+            Op::Custom(c) => c.backward(k, x, y, g, dst, acc),
         }
     }
 }

@@ -18,6 +18,9 @@ pub(crate) enum Unary {
     Exp,
     Ln,
     Powf(f64),
+    Abs,
+    Sqrt,
+    Square,
 }
 
 /// One direction of an elementwise op.
@@ -86,6 +89,12 @@ impl Unary {
             Unary::Ln => pass.map(f64::ln, |x, _| 1.0 / x),
             // x^p                                  d/dx = p·x^(p-1)
             Unary::Powf(p) => pass.map(|x| x.powf(p), |x, _| p * x.powf(p - 1.0)),
+            // |x|                                  d/dx = sign(x), 0 at 0
+            Unary::Abs => pass.map(f64::abs, |x, _| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 }),
+            // √x                                   d/dx = 1 / (2√x)
+            Unary::Sqrt => pass.map(f64::sqrt, |_, y| 0.5 / y),
+            // x²                                   d/dx = 2x
+            Unary::Square => pass.map(|x| x * x, |x, _| 2.0 * x),
         }
     }
 
@@ -99,6 +108,9 @@ impl Unary {
             Unary::Exp => "exp",
             Unary::Ln => "ln",
             Unary::Powf(_) => "powf",
+            Unary::Abs => "abs",
+            Unary::Sqrt => "sqrt",
+            Unary::Square => "square",
         }
     }
 
@@ -141,6 +153,21 @@ impl Unary {
                 )
             },
         );
+    }
+}
+
+// clamp(x, lo, hi)                         d/dx = 1 if lo ≤ x ≤ hi, else 0
+// (Its own op rather than a `Unary`, whose values stay one word: two bounds would make
+// every node larger.)
+pub(crate) fn clamp_forward(lo: f64, hi: f64, x: &Tensor, out: &mut Tensor) {
+    out.reshape_for_write(x.rows(), x.cols());
+    out.data_mut().iter_mut().zip(x.data()).for_each(|(y, &x)| *y = x.clamp(lo, hi));
+}
+
+pub(crate) fn clamp_backward(lo: f64, hi: f64, x: &Tensor, g: &Tensor, dx: &mut Tensor, acc: Accumulate) {
+    let inside = |x: f64| (lo..=hi).contains(&x);
+    for ((d, &x), &g) in dx.data_mut().iter_mut().zip(x.data()).zip(g.data()) {
+        acc.put(d, if inside(x) { g } else { 0.0 });
     }
 }
 
@@ -199,6 +226,42 @@ impl<'t> Var<'t> {
     /// `x^p` elementwise, as `f64::powf`.
     pub fn powf(self, p: f64) -> Var<'t> {
         self.unary(Unary::Powf(p))
+    }
+}
+
+impl<'t> Var<'t> {
+    /// `|x|` elementwise; its derivative at 0 is taken as 0.
+    pub fn abs(self) -> Var<'t> {
+        self.unary(Unary::Abs)
+    }
+
+    /// `√x` elementwise (NaN below 0, as `f64::sqrt`; the derivative is infinite at 0).
+    pub fn sqrt(self) -> Var<'t> {
+        self.unary(Unary::Sqrt)
+    }
+
+    /// `x²` elementwise.
+    pub fn square(self) -> Var<'t> {
+        self.unary(Unary::Square)
+    }
+
+    /// `x` limited to `[lo, hi]` elementwise. The gradient is 1 inside the interval,
+    /// bounds included (as PyTorch's `clamp`), and 0 outside it.
+    ///
+    /// ```
+    /// use tapegrad::prelude::*;
+    /// let tape = Tape::new();
+    /// let x = tape.leaf(Tensor::from_rows(&[[-2.0, -1.0, 0.5, 3.0]]));
+    /// let y = x.clamp(-1.0, 1.0);
+    /// assert_eq!(y.value().data(), &[-1.0, -1.0, 0.5, 1.0]);
+    /// assert_eq!(y.sum().backward().wrt(x).data(), &[0.0, 1.0, 1.0, 0.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `lo > hi` or either is NaN.
+    pub fn clamp(self, lo: f64, hi: f64) -> Var<'t> {
+        assert!(lo <= hi, "clamp: the lower bound {lo} is not at most the upper bound {hi}");
+        self.apply(Op::Clamp(lo, hi), &[])
     }
 }
 
