@@ -27,6 +27,7 @@ pub mod experiment;
 pub mod gradcheck;
 pub mod init;
 pub mod io;
+mod jacobian;
 pub mod nn;
 mod ops;
 pub mod optim;
@@ -39,6 +40,7 @@ mod tape;
 mod tensor;
 pub mod train;
 
+pub use jacobian::jacobian;
 pub use ops::CustomOp;
 pub use tape::{Anomaly, Gradients, Tape, Var};
 pub use tensor::Tensor;

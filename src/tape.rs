@@ -503,6 +503,50 @@ impl<'t> Var<'t> {
     }
 }
 
+impl<'t> Var<'t> {
+    /// The vector-Jacobian products of `self` with respect to `input` for every row of
+    /// `seeds` at once (each row a seed shaped like `self`, flattened row-major): row `s`
+    /// of the result is the gradient of `Σ seed_s ⊙ self` with respect to `input`,
+    /// flattened. One reverse walk carries all the seeds, over the nodes that depend on
+    /// `input` only; with the identity as `seeds` it gives the Jacobian.
+    pub(crate) fn vjp_many(self, input: Var<'t>, seeds: &Tensor) -> Tensor {
+        let inner = self.tape.inner.borrow();
+        let nodes = &inner.nodes[..inner.len];
+        let (root, from) = (self.index as usize, input.index as usize);
+        assert!(from <= root, "jacobian: the input was recorded after the output");
+        let m = seeds.rows();
+        // Which nodes the input reaches, walking forward.
+        let mut reach = vec![false; root + 1];
+        reach[from] = true;
+        for i in from + 1..=root {
+            let node = &nodes[i];
+            reach[i] = node.op.passes_gradient() && node.parents().iter().any(|&p| reach[p as usize]);
+        }
+        let mut grads: Vec<Option<Tensor>> = vec![None; root + 1];
+        grads[root] = Some(seeds.clone());
+        let saved_of = |i: usize| inner.saved[..inner.saved_len].iter().find(|&&(j, _)| j as usize == i).map(|(_, t)| t);
+        let mut scratch = [Tensor::default(), Tensor::default()];
+        for i in (from + 1..=root).rev() {
+            let Some(g) = grads[i].take() else { continue };
+            let node = &nodes[i];
+            let inputs = node.inputs(nodes);
+            let saved = if node.op.saves() { saved_of(i) } else { None };
+            for (k, &p) in node.parents().iter().enumerate() {
+                let p = p as usize;
+                if !reach[p] {
+                    continue;
+                }
+                let (dst, acc) = match &mut grads[p] {
+                    Some(dst) => (dst, Accumulate::Add),
+                    slot => (slot.insert(Tensor::zeros(m, nodes[p].value.len())), Accumulate::First),
+                };
+                node.op.backward_many(k, &inputs, &node.value, saved, &g, dst, acc, &mut scratch);
+            }
+        }
+        grads[from].take().unwrap_or_else(|| Tensor::zeros(m, nodes[from].value.len()))
+    }
+}
+
 /// The gradients computed by [`Var::backward`], read with [`Gradients::wrt`].
 pub struct Gradients<'t> {
     tape: &'t Tape,

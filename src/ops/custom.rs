@@ -61,7 +61,7 @@ pub trait CustomOp: Sync {
 
 /// A custom op as the tape keeps it: a reference compared by address.
 #[derive(Clone, Copy)]
-pub(crate) struct Custom(&'static dyn CustomOp);
+pub(crate) struct Custom(pub(crate) &'static dyn CustomOp);
 
 impl PartialEq for Custom {
     fn eq(&self, other: &Custom) -> bool {

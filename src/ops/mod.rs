@@ -18,6 +18,8 @@ mod math;
 mod reduce;
 mod softmax;
 mod structure;
+#[cfg(test)]
+mod table;
 mod unary;
 
 pub(crate) use binary::Binary;
@@ -29,7 +31,7 @@ pub(crate) use softmax::Softmax;
 pub(crate) use structure::Structure;
 pub(crate) use unary::Unary;
 
-use crate::tensor::Tensor;
+use crate::tensor::{self, Tensor};
 
 /// Whether a backward rule's contribution is the first its input's gradient receives.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -231,6 +233,41 @@ impl Op {
             Op::Structure(s) => s.backward(k, x, g, dst, acc),
             Op::Loss(l) => l.backward(k, x[0], x[1], saved, g, dst, acc),
             Op::Custom(c) => c.backward(k, x, y, g, dst, acc),
+        }
+    }
+
+    /// [`Op::backward`] for many seeds at once: row `s` of `g` is the gradient flowing
+    /// into the op for seed `s` (flattened row-major), and row `s` of `dst` receives the
+    /// gradient flowing to input `k` for it. A product's left operand takes all the seeds
+    /// in one matrix product (the rows of a seed's gradient stacked under the rows of the
+    /// next); every other op applies its rule seed by seed through `scratch`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn backward_many(
+        self,
+        k: usize,
+        x: &[&Tensor],
+        y: &Tensor,
+        saved: Option<&Tensor>,
+        g: &Tensor,
+        dst: &mut Tensor,
+        acc: Accumulate,
+        scratch: &mut [Tensor; 2],
+    ) {
+        let seeds = g.rows();
+        if matches!(self, Op::MatMul | Op::Affine) && k == 0 {
+            let ((r, inner), n) = (x[0].shape(), x[1].cols());
+            let write = if acc == Accumulate::First { tensor::Write::Set } else { tensor::Write::Add };
+            let out = dst.data_mut();
+            return tensor::gemm_into(out, seeds * r, n, inner, g.data(), false, x[1].data(), true, write);
+        }
+        let [gs, ds] = scratch;
+        for s in 0..seeds {
+            gs.reshape_for_write(y.rows(), y.cols());
+            gs.data_mut().copy_from_slice(g.row(s));
+            ds.reshape_for_write(x[k].rows(), x[k].cols());
+            self.backward(k, x, y, saved, gs, ds, Accumulate::First);
+            let row = &mut dst.data_mut()[s * ds.len()..(s + 1) * ds.len()];
+            row.iter_mut().zip(ds.data()).for_each(|(d, &v)| acc.put(d, v));
         }
     }
 }
