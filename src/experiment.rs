@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::data::{Dataset, Noise, make_moons};
 use crate::init::{Init, Initializer, seeded_rng, streams};
-use crate::nn::{Activation, BinaryLoss, Sequential};
+use crate::nn::{Activation, BinaryLoss, Sequential, Task};
 use crate::optim::GradientDescent;
 use crate::train::{Evaluation, FitOptions, History, Step, TrainError, evaluate, fit_with};
 
@@ -67,7 +67,7 @@ pub fn network(hidden: &dyn Initializer, setup: &Setup, seed: u64) -> Sequential
     model.dense(LAYERS[1], Activation::Relu, hidden, &mut rng);
     model.dense(LAYERS[2], Activation::Relu, hidden, &mut rng);
     model.dense(LAYERS[3], Activation::Identity, &setup.output_init, &mut rng);
-    model.loss = setup.loss;
+    model.task = Task::Binary(setup.loss);
     model
 }
 

@@ -49,6 +49,8 @@ pub mod streams {
     pub const SHUFFLE: u64 = 2;
     /// The train/test split of `tapegrad train`.
     pub const SPLIT: u64 = 3;
+    /// The dropout masks drawn while [`crate::train::fit`] trains.
+    pub const DROPOUT: u64 = 4;
 }
 
 /// The shape of a parameter and the fans of the layer it belongs to.

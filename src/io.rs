@@ -87,8 +87,8 @@ impl SavedParams {
     pub fn restore_into(&self, model: &mut ParamStore) -> Result<(), ParamsError> {
         let shape = |t: &Tensor| format!("{}x{}", t.rows(), t.cols());
         let mut diffs = Vec::new();
-        for (name, t) in model.iter() {
-            match self.params.get(name) {
+        for (name, t) in model.tensors() {
+            match self.params.tensor(name) {
                 None => diffs.push(format!("`{name}` ({}) is missing from the file", shape(t))),
                 Some(s) if s.shape() != t.shape() => {
                     diffs.push(format!("`{name}` is {} in the file but {} in the model", shape(s), shape(t)));
@@ -96,16 +96,16 @@ impl SavedParams {
                 Some(_) => {}
             }
         }
-        for (name, t) in self.params.iter() {
-            if model.get(name).is_none() {
+        for (name, t) in self.params.tensors() {
+            if model.tensor(name).is_none() {
                 diffs.push(format!("`{name}` ({}) is in the file but not in the model", shape(t)));
             }
         }
         if !diffs.is_empty() {
             return Err(ParamsError::Mismatch(diffs));
         }
-        for (name, t) in model.iter_mut() {
-            t.data_mut().copy_from_slice(self.params[name].data());
+        for (name, t) in model.tensors_mut() {
+            t.data_mut().copy_from_slice(self.params.tensor(name).expect("checked above").data());
         }
         Ok(())
     }
@@ -138,7 +138,7 @@ impl safetensors::View for &View {
 /// The safetensors bytes of `params` with `metadata`.
 pub fn params_to_bytes(params: &ParamStore, metadata: &BTreeMap<String, String>) -> Result<Vec<u8>, ParamsError> {
     let views: Vec<(&str, View)> = params
-        .iter()
+        .tensors()
         .map(|(name, t)| {
             let bytes = t.data().iter().flat_map(|v| v.to_le_bytes()).collect();
             (name, View { shape: [t.rows(), t.cols()], bytes })

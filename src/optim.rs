@@ -4,11 +4,46 @@
 
 use std::collections::HashMap;
 
+use crate::params::ParamStore;
+use crate::tape::{Gradients, Var};
 use crate::tensor::Tensor;
 
 /// Updates parameters from their gradients.
 pub trait Optimizer {
-    /// Called once per step, before the parameters are updated.
+    /// One step: moves every parameter in `params` by its gradient in `grads`, where
+    /// `vars` are the parameters' leaves on the tape (from [`ParamStore::leaves`], in store
+    /// order). Buffers are not parameters and stay as they are.
+    ///
+    /// ```
+    /// use tapegrad::optim::Adam;
+    /// use tapegrad::prelude::*;
+    /// let mut params = ParamStore::new();
+    /// params.insert("w", Tensor::scalar(1.0));
+    /// let mut adam = Adam::new(0.1);
+    /// let tape = Tape::new();
+    /// let vars = params.leaves(&tape);
+    /// let grads = (vars[0] * vars[0]).backward();
+    /// adam.step(&mut params, &vars, &grads);
+    /// assert!((params["w"].item() - 0.9).abs() < 1e-12); // Adam's first step is lr
+    /// ```
+    ///
+    /// # Panics
+    /// If `vars` does not hold one leaf per parameter.
+    fn step(&mut self, params: &mut ParamStore, vars: &[Var<'_>], grads: &Gradients<'_>) {
+        assert!(
+            vars.len() == params.len(),
+            "Optimizer::step: {} leaves for {} parameters (pass the vars from params.leaves(&tape))",
+            vars.len(),
+            params.len()
+        );
+        self.begin_step();
+        for ((name, value), &var) in params.iter_mut().zip(vars) {
+            self.update(name, value, grads.wrt(var));
+        }
+    }
+
+    /// Called once per step, before the parameters are updated; [`Optimizer::step`]
+    /// calls it.
     fn begin_step(&mut self) {}
 
     /// Moves `param` (called `name`) given its gradient.

@@ -12,6 +12,7 @@ use crate::tensor::Tensor;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParamStore {
     params: IndexMap<String, Tensor>,
+    buffers: IndexMap<String, Tensor>,
 }
 
 /// The leaves of a [`ParamStore`]'s parameters on one tape, in store order.
@@ -66,6 +67,49 @@ impl ParamStore {
     /// Names and mutable values, in creation order.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Tensor)> {
         self.params.iter_mut().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Adds a buffer: state a layer keeps across steps that is not trained (a batch
+    /// norm's running statistics). Optimizers never see buffers; saving and loading
+    /// carry them with the parameters. Returns its position among the buffers.
+    pub fn insert_buffer(&mut self, name: impl Into<String>, value: Tensor) -> usize {
+        self.buffers.insert_full(name.into(), value).0
+    }
+
+    /// The buffer at position `index`.
+    ///
+    /// # Panics
+    /// If there is no such buffer.
+    pub fn buffer(&self, index: usize) -> &Tensor {
+        &self.buffers[index]
+    }
+
+    /// The buffer at position `index`, to update.
+    ///
+    /// # Panics
+    /// If there is no such buffer.
+    pub fn buffer_mut(&mut self, index: usize) -> &mut Tensor {
+        &mut self.buffers[index]
+    }
+
+    /// The buffers by name, in creation order.
+    pub fn buffers(&self) -> impl Iterator<Item = (&str, &Tensor)> {
+        self.buffers.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Every tensor, parameters then buffers, by name: what a saved model holds.
+    pub fn tensors(&self) -> impl Iterator<Item = (&str, &Tensor)> {
+        self.iter().chain(self.buffers())
+    }
+
+    /// Every tensor, parameters then buffers, to overwrite (as loading does).
+    pub fn tensors_mut(&mut self) -> impl Iterator<Item = (&str, &mut Tensor)> {
+        self.params.iter_mut().chain(self.buffers.iter_mut()).map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The parameter or buffer called `name`.
+    pub fn tensor(&self, name: &str) -> Option<&Tensor> {
+        self.params.get(name).or_else(|| self.buffers.get(name))
     }
 
     /// Puts every parameter on `tape` as a leaf (copied into reused buffers), in store

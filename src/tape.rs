@@ -524,7 +524,8 @@ impl<'t> Var<'t> {
         }
         let mut grads: Vec<Option<Tensor>> = vec![None; root + 1];
         grads[root] = Some(seeds.clone());
-        let saved_of = |i: usize| inner.saved[..inner.saved_len].iter().find(|&&(j, _)| j as usize == i).map(|(_, t)| t);
+        let saved_of =
+            |i: usize| inner.saved[..inner.saved_len].iter().find(|&&(j, _)| j as usize == i).map(|(_, t)| t);
         let mut scratch = [Tensor::default(), Tensor::default()];
         for i in (from + 1..=root).rev() {
             let Some(g) = grads[i].take() else { continue };

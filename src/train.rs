@@ -4,8 +4,8 @@ use std::fmt;
 
 use rand::seq::SliceRandom;
 
-use crate::init::{seeded_rng, streams};
-use crate::nn::Sequential;
+use crate::init::{SeededRng, seeded_rng, streams};
+use crate::nn::{Sequential, Task};
 use crate::optim::Optimizer;
 use crate::params::ParamVars;
 use crate::tape::{Anomaly, Gradients, Tape};
@@ -90,12 +90,16 @@ pub enum TrainError {
         /// The costs of the epochs before.
         history: History,
     },
+    /// The targets do not fit the model's task (the message says why); nothing was
+    /// trained.
+    Targets(String),
 }
 
 impl fmt::Display for TrainError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TrainError::NonFinite { epoch, anomaly, .. } => write!(f, "epoch {epoch}: {anomaly}"),
+            TrainError::Targets(why) => write!(f, "the targets do not fit the task: {why}"),
         }
     }
 }
@@ -133,13 +137,17 @@ pub fn fit_with(
     assert!(n > 0, "fit: no samples to train on (x has 0 rows)");
     assert!(n == y.rows(), "fit: x is {}x{} but y is {}x{} (one label per row)", n, x.cols(), y.rows(), y.cols());
     assert!(opts.batch_size != Some(0), "fit: batch_size must be at least 1");
+    if let Err(why) = model.task.check_targets(y, model.outputs()) {
+        return Err(TrainError::Targets(why));
+    }
     let mut history = History { costs: Vec::with_capacity(opts.epochs) };
     let mut tape = Tape::new();
+    let mut dropout = seeded_rng(opts.shuffle_seed, streams::DROPOUT);
     let batch_size = match opts.batch_size {
         Some(b) if b < n => b,
         _ => {
             for epoch in 0..opts.epochs {
-                match step(model, x, y, &mut tape, opts, optimizer, &mut observe, (epoch, 0)) {
+                match step(model, x, y, (&mut tape, &mut dropout), opts, optimizer, &mut observe, (epoch, 0)) {
                     Ok(cost) => history.costs.push(cost),
                     Err(anomaly) => return Err(TrainError::NonFinite { epoch, anomaly: Box::new(anomaly), history }),
                 }
@@ -156,7 +164,7 @@ pub fn fit_with(
         for (batch, rows) in order.chunks(batch_size).enumerate() {
             x.select_rows_into(rows, &mut xb);
             y.select_rows_into(rows, &mut yb);
-            match step(model, &xb, &yb, &mut tape, opts, optimizer, &mut observe, (epoch, batch)) {
+            match step(model, &xb, &yb, (&mut tape, &mut dropout), opts, optimizer, &mut observe, (epoch, batch)) {
                 Ok(cost) => total += cost * rows.len() as f64,
                 Err(anomaly) => return Err(TrainError::NonFinite { epoch, anomaly: Box::new(anomaly), history }),
             }
@@ -173,7 +181,7 @@ fn step(
     model: &mut Sequential,
     x: &Tensor,
     y: &Tensor,
-    tape: &mut Tape,
+    (tape, rng): (&mut Tape, &mut SeededRng),
     opts: FitOptions,
     optimizer: &mut dyn Optimizer,
     observe: &mut impl FnMut(&Step<'_, '_>),
@@ -182,7 +190,7 @@ fn step(
     tape.reset();
     tape.detect_anomaly(opts.detect_anomaly);
     let params = model.params.leaves(tape);
-    let logits = model.forward_with(&params, tape.constant_from(x));
+    let logits = model.forward_train(&params, tape.constant_from(x), rng);
     let loss = model.loss(logits, y);
     let cost = loss.item();
     let grads = loss.backward();
@@ -191,41 +199,88 @@ fn step(
     }
     let lr = optimizer.learning_rate();
     observe(&Step { epoch, batch, cost, model, params: &params, grads: &grads, lr });
-    optimizer.begin_step();
-    for (i, (name, value)) in model.params.iter_mut().enumerate() {
-        optimizer.update(name, value, grads.wrt(params[i]));
-    }
+    optimizer.step(&mut model.params, &params, &grads);
     Ok(cost)
 }
 
-/// How well a binary classifier does on a data set.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// How well a model does on a data set, by what its task measures.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Evaluation {
-    /// Fraction of samples whose probability, thresholded at 0.5 (`p > 0.5` means 1),
-    /// gives the right label.
+    /// Classification: the fraction of samples predicted right (binary: the probability
+    /// thresholded at 0.5, `p > 0.5` meaning 1; multi-class: the most probable class,
+    /// the first on ties). NaN for regression.
     pub accuracy: f64,
-    /// `1 - mean|y - p|` on the unthresholded probabilities: the "accuracy" that some
-    /// write-ups of the classic experiment reported.
+    /// Binary: `1 - mean|y - p|` on the unthresholded probabilities, the "accuracy" that
+    /// some write-ups of the classic experiment reported. Multi-class: the mean
+    /// probability given to the true class. NaN for regression.
     pub soft_accuracy: f64,
     /// The model's loss.
     pub cost: f64,
+    /// Multi-class: `confusion[true][predicted]` counts samples.
+    pub confusion: Option<Vec<Vec<usize>>>,
+    /// Regression: the root of the mean squared error over all outputs.
+    pub rmse: Option<f64>,
+    /// Regression: the coefficient of determination, `1 - SS_res / SS_tot` over all
+    /// outputs (each column's variance about its own mean).
+    pub r2: Option<f64>,
 }
 
-/// Evaluates `model` on `(x, y)`.
+impl Evaluation {
+    /// Multi-class: each class's accuracy (the fraction of its samples predicted right;
+    /// NaN for a class with none).
+    pub fn per_class_accuracy(&self) -> Option<Vec<f64>> {
+        let confusion = self.confusion.as_ref()?;
+        let row = |i: usize, r: &Vec<usize>| r[i] as f64 / r.iter().sum::<usize>() as f64;
+        Some(confusion.iter().enumerate().map(|(i, r)| row(i, r)).collect())
+    }
+}
+
+/// Evaluates `model` on `(x, y)`, in evaluation mode.
 ///
 /// # Panics
-/// If `y` is empty: the accuracy of no samples is undefined.
+/// If `y` is empty (the accuracy of no samples is undefined) or does not fit the task.
 pub fn evaluate(model: &Sequential, x: &Tensor, y: &Tensor) -> Evaluation {
     assert!(!y.is_empty(), "evaluate: no samples to evaluate on (y is {}x{})", y.rows(), y.cols());
+    if let Err(why) = model.task.check_targets(y, model.outputs()) {
+        panic!("evaluate: the targets do not fit the task: {why}");
+    }
     let tape = Tape::new();
     let logits = model.forward(&tape, tape.constant_from(x));
     let cost = model.loss(logits, y).item();
-    let p = logits.sigmoid().value();
+    let p = model.task.predict(logits).value();
     let n = y.len() as f64;
-    let pairs = || p.data().iter().zip(y.data());
-    let correct = pairs().filter(|&(&p, &y)| (p > 0.5) == (y > 0.5)).count();
-    let soft = 1.0 - pairs().map(|(p, y)| (y - p).abs()).sum::<f64>() / n;
-    Evaluation { accuracy: correct as f64 / n, soft_accuracy: soft, cost }
+    let none = Evaluation { accuracy: f64::NAN, soft_accuracy: f64::NAN, cost, confusion: None, rmse: None, r2: None };
+    match model.task {
+        Task::Binary(_) => {
+            let pairs = || p.data().iter().zip(y.data());
+            let correct = pairs().filter(|&(&p, &y)| (p > 0.5) == (y > 0.5)).count();
+            let soft = 1.0 - pairs().map(|(p, y)| (y - p).abs()).sum::<f64>() / n;
+            Evaluation { accuracy: correct as f64 / n, soft_accuracy: soft, ..none }
+        }
+        Task::MultiClass { classes } => {
+            let mut confusion = vec![vec![0; classes]; classes];
+            let mut soft = 0.0;
+            for (i, &label) in y.data().iter().enumerate() {
+                let row = p.row(i);
+                let best = (0..classes).fold(0, |b, j| if row[j] > row[b] { j } else { b });
+                confusion[label as usize][best] += 1;
+                soft += row[label as usize];
+            }
+            let correct: usize = (0..classes).map(|c| confusion[c][c]).sum();
+            Evaluation { accuracy: correct as f64 / n, soft_accuracy: soft / n, confusion: Some(confusion), ..none }
+        }
+        Task::Regression => {
+            let (rows, cols) = y.shape();
+            let residual: f64 = p.data().iter().zip(y.data()).map(|(p, y)| (p - y) * (p - y)).sum();
+            let total: f64 = (0..cols)
+                .map(|c| {
+                    let mean = (0..rows).map(|r| y.get(r, c)).sum::<f64>() / rows as f64;
+                    (0..rows).map(|r| (y.get(r, c) - mean).powi(2)).sum::<f64>()
+                })
+                .sum();
+            Evaluation { rmse: Some((residual / n).sqrt()), r2: Some(1.0 - residual / total), ..none }
+        }
+    }
 }
 
 #[cfg(test)]

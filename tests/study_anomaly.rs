@@ -19,7 +19,7 @@ fn divergent() -> Setup {
 fn the_first_overflow_is_named_with_its_epoch_and_op() {
     let setup = divergent();
     let err = experiment::run(Init::Normal(10.0), 0, &setup).expect_err("the run diverges");
-    let TrainError::NonFinite { epoch, anomaly, history } = err;
+    let TrainError::NonFinite { epoch, anomaly, history } = err else { panic!("expected a non-finite value: {err}") };
     assert_eq!(epoch, 3);
     assert_eq!(history.costs.len(), 3, "the costs of the epochs before are kept");
     assert!(history.costs.iter().all(|c| c.is_finite()));
@@ -34,7 +34,7 @@ fn the_first_overflow_is_named_with_its_epoch_and_op() {
     assert!(model.params.iter().all(|(_, p)| p.is_finite()), "the updates themselves did not overflow");
     let tape = Tape::new();
     let params = model.params.leaves(&tape);
-    let layers = model.layers();
+    let layers = model.dense_layers();
     let h1 = layers[0].forward(&params, tape.constant_from(&train.x));
     assert!(h1.value().is_finite());
     let product = layers[1].pre_activation(&params, h1);

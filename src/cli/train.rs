@@ -379,10 +379,10 @@ fn to_json(a: &TrainArgs, o: &Outcome) -> serde_json::Value {
         "final_cost": o.costs.last(),
         "train_cost": o.train_eval.cost,
         "train_accuracy": o.train_eval.accuracy,
-        "test_accuracy": o.test_eval.map(|e| e.accuracy),
+        "test_accuracy": o.test_eval.as_ref().map(|e| e.accuracy),
         "train_soft_accuracy": o.train_eval.soft_accuracy,
-        "test_soft_accuracy": o.test_eval.map(|e| e.soft_accuracy),
-        "test_cost": o.test_eval.map(|e| e.cost),
+        "test_soft_accuracy": o.test_eval.as_ref().map(|e| e.soft_accuracy),
+        "test_cost": o.test_eval.as_ref().map(|e| e.cost),
         "train_seconds": o.train_seconds,
         "loaded": a.load.as_ref().map(|p| p.display().to_string()),
         "saved": a.save.as_ref().map(|p| p.display().to_string()),
@@ -403,7 +403,7 @@ fn write_figures(out: &Path, a: &TrainArgs, o: &Outcome) -> Result<Vec<PathBuf>,
         // The figure is drawn in the data's own coordinates: the standardisation is folded
         // into the first layer, so the model reads raw points.
         let model = o.standardizer.as_ref().map_or_else(|| o.model.clone(), |s| raw_input_model(&o.model, s));
-        let test = o.test_eval.map_or(String::new(), |e| format!(", test {:.1} %", 100.0 * e.accuracy));
+        let test = o.test_eval.as_ref().map_or(String::new(), |e| format!(", test {:.1} %", 100.0 * e.accuracy));
         let title = format!("train {:.1} %{test}", 100.0 * o.train_eval.accuracy);
         let path = out.join("decision_boundary.svg");
         plots::decision_boundary(&path, &title, &model, &o.train)?;
@@ -416,7 +416,7 @@ fn write_figures(out: &Path, a: &TrainArgs, o: &Outcome) -> Result<Vec<PathBuf>,
 /// `((x - μ)/σ)·W + b = x·W' + b'` with `W'ᵢⱼ = Wᵢⱼ/σᵢ` and `b'ⱼ = bⱼ - Σᵢ μᵢ·W'ᵢⱼ`.
 fn raw_input_model(model: &Sequential, s: &Standardizer) -> Sequential {
     let mut raw = model.clone();
-    let first = &model.layers()[0];
+    let first = &model.dense_layers()[0];
     let name = |i: usize| model.params.get_index(i).expect("layer parameter").0.to_string();
     let (w_name, b_name) = (name(first.weight_index()), name(first.bias_index()));
     let w = raw.params.get_mut(&w_name).expect("weight");

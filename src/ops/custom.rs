@@ -106,7 +106,8 @@ impl<'t> Var<'t> {
     /// # Panics
     /// If `inputs` is empty or longer than three, or the inputs are on different tapes.
     pub fn custom(op: &'static dyn CustomOp, inputs: &[Var<'t>]) -> Var<'t> {
-        let (&first, rest) = inputs.split_first().unwrap_or_else(|| panic!("{}: a custom op needs an input", op.name()));
+        let (&first, rest) =
+            inputs.split_first().unwrap_or_else(|| panic!("{}: a custom op needs an input", op.name()));
         first.apply(Op::Custom(Custom(op)), rest)
     }
 }

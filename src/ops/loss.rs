@@ -288,6 +288,27 @@ impl<'t> Var<'t> {
         let t = self.tape().constant_with(rows, 1, |d| d.iter_mut().zip(labels).for_each(|(d, &l)| *d = l as f64));
         self.apply(Op::Loss(Loss::CrossEntropy), &[t])
     }
+
+    /// [`Var::cross_entropy`] with the labels as a `(rows, 1)` column of class indices
+    /// (how a data set holds them), copied onto the tape without allocating.
+    ///
+    /// # Panics
+    /// If the labels are not one per row, or one is not a class index in range.
+    pub(crate) fn cross_entropy_indices(self, labels: &Tensor) -> Var<'t> {
+        let (rows, classes) = self.shape();
+        assert!(
+            labels.shape() == (rows, 1),
+            "cross_entropy: labels are {}x{} for {rows} rows of logits (one label per row)",
+            labels.rows(),
+            labels.cols()
+        );
+        let bad = |&l: &f64| l.fract() != 0.0 || !(0.0..classes as f64).contains(&l);
+        if let Some(row) = labels.data().iter().position(bad) {
+            panic!("cross_entropy: row {row} has label {}, but there are only {classes} classes", labels.data()[row]);
+        }
+        let t = self.tape().constant_from(labels);
+        self.apply(Op::Loss(Loss::CrossEntropy), &[t])
+    }
 }
 
 #[cfg(test)]

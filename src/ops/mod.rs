@@ -23,8 +23,8 @@ mod table;
 mod unary;
 
 pub(crate) use binary::Binary;
-pub use custom::CustomOp;
 pub(crate) use custom::Custom;
+pub use custom::CustomOp;
 pub(crate) use loss::Loss;
 pub(crate) use reduce::Reduce;
 pub(crate) use softmax::Softmax;

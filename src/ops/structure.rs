@@ -13,12 +13,19 @@ use super::{Accumulate, Axis, Op};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Structure {
     /// Rows (axis 0) or columns (axis 1) `start..end`.
-    Slice { axis: Axis, start: u32, end: u32 },
+    Slice {
+        axis: Axis,
+        start: u32,
+        end: u32,
+    },
     /// Two inputs joined along an axis: stacked rows (axis 0) or side-by-side columns (1).
     Concat(Axis),
     /// The rows of input 0 listed by input 1, a constant column of row indices.
     GatherRows,
-    Reshape { rows: u32, cols: u32 },
+    Reshape {
+        rows: u32,
+        cols: u32,
+    },
     /// The input's value; no gradient flows back through it.
     Detach,
 }

@@ -53,7 +53,9 @@ static PRODUCT: Product = Product;
 fn all_ops() -> Vec<Op> {
     let mut ops = vec![Op::Leaf, Op::Constant, Op::MatMul, Op::Affine, Op::Transpose, Op::Sum, Op::Mean];
     let unary = [Unary::Neg, Unary::Relu, Unary::LeakyRelu(0.1), Unary::Sigmoid, Unary::Tanh, Unary::Exp];
-    ops.extend(unary.into_iter().chain([Unary::Ln, Unary::Powf(1.5), Unary::Abs, Unary::Sqrt, Unary::Square]).map(Op::Unary));
+    ops.extend(
+        unary.into_iter().chain([Unary::Ln, Unary::Powf(1.5), Unary::Abs, Unary::Sqrt, Unary::Square]).map(Op::Unary),
+    );
     ops.extend([Binary::Add, Binary::Sub, Binary::Mul, Binary::Div, Binary::Max, Binary::Min].map(Op::Binary));
     for axis in [Axis::Rows, Axis::Cols] {
         ops.extend([Reduce::Sum, Reduce::Mean, Reduce::Max, Reduce::Var].map(|r| Op::Reduce(r, axis)));
@@ -63,7 +65,10 @@ fn all_ops() -> Vec<Op> {
     }
     ops.push(Op::Clamp(-0.5, 0.7));
     ops.extend([Structure::GatherRows, Structure::Reshape { rows: 6, cols: 2 }, Structure::Detach].map(Op::Structure));
-    ops.extend([Loss::BceWithLogits, Loss::Bce { eps: 1e-5 }, Loss::Mse, Loss::SoftmaxCrossEntropy, Loss::CrossEntropy].map(Op::Loss));
+    ops.extend(
+        [Loss::BceWithLogits, Loss::Bce { eps: 1e-5 }, Loss::Mse, Loss::SoftmaxCrossEntropy, Loss::CrossEntropy]
+            .map(Op::Loss),
+    );
     ops.push(Op::Custom(Custom(&PRODUCT)));
     ops
 }
@@ -77,7 +82,9 @@ fn check_op(op: Op) {
         Op::Leaf | Op::Constant => {}
         Op::Unary(u) => match u {
             Unary::Ln | Unary::Powf(_) | Unary::Sqrt => unary(pos(3, 4, 1)),
-            Unary::Neg | Unary::Relu | Unary::LeakyRelu(_) | Unary::Sigmoid | Unary::Tanh | Unary::Exp => unary(t(3, 4, 1)),
+            Unary::Neg | Unary::Relu | Unary::LeakyRelu(_) | Unary::Sigmoid | Unary::Tanh | Unary::Exp => {
+                unary(t(3, 4, 1))
+            }
             Unary::Abs | Unary::Square => unary(t(3, 4, 1)),
         },
         Op::Binary(b) => {
@@ -118,7 +125,9 @@ fn check_op(op: Op) {
             let targets = match l {
                 Loss::BceWithLogits | Loss::Mse => t(4, 3, 5).map(|v| (v > 0.0) as u8 as f64),
                 Loss::Bce { .. } => t(4, 3, 5).map(|v| (v > 0.0) as u8 as f64),
-                Loss::SoftmaxCrossEntropy => Tensor::from_rows(&[[0.2, 0.8, 0.0], [0.0, 0.0, 1.0], [0.5, 0.25, 0.25], [1.0, 0.0, 0.0]]),
+                Loss::SoftmaxCrossEntropy => {
+                    Tensor::from_rows(&[[0.2, 0.8, 0.0], [0.0, 0.0, 1.0], [0.5, 0.25, 0.25], [1.0, 0.0, 0.0]])
+                }
                 Loss::CrossEntropy => return check(name, &[t(4, 3, 1)], |v| v[0].cross_entropy(&[2, 0, 1, 2])),
             };
             let z = if matches!(l, Loss::Bce { .. }) { pos(4, 3, 1).map(|p| p / 3.0) } else { t(4, 3, 1) };

@@ -90,7 +90,15 @@ impl Unary {
             // x^p                                  d/dx = p·x^(p-1)
             Unary::Powf(p) => pass.map(|x| x.powf(p), |x, _| p * x.powf(p - 1.0)),
             // |x|                                  d/dx = sign(x), 0 at 0
-            Unary::Abs => pass.map(f64::abs, |x, _| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 }),
+            Unary::Abs => pass.map(f64::abs, |x, _| {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }
+            }),
             // √x                                   d/dx = 1 / (2√x)
             Unary::Sqrt => pass.map(f64::sqrt, |_, y| 0.5 / y),
             // x²                                   d/dx = 2x

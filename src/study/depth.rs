@@ -110,14 +110,14 @@ pub fn signal(init: Init, config: &DepthConfig, seed: u64) -> DepthRun {
     let vars = model.params.leaves(&tape);
     let mut h = tape.constant(x);
     let mut outputs = Vec::with_capacity(config.layers);
-    for layer in model.layers() {
+    for layer in model.dense_layers() {
         h = layer.forward(&vars, h);
         outputs.push(h);
     }
     let grads = h.mean().backward();
     let layers = outputs
         .iter()
-        .zip(model.layers())
+        .zip(model.dense_layers())
         .map(|(&h, layer)| {
             let (mean, std, rms) = h.with_value(moments);
             LayerSignal {
@@ -186,8 +186,11 @@ pub fn train(
     let (costs, error) = match result {
         Ok(h) => (h.costs, None),
         Err(e) => {
-            let TrainError::NonFinite { history, .. } = &e;
-            (history.costs.clone(), Some(e))
+            let costs = match &e {
+                TrainError::NonFinite { history, .. } => history.costs.clone(),
+                TrainError::Targets(_) => Vec::new(),
+            };
+            (costs, Some(e))
         }
     };
     let first_cost = costs.first().copied().unwrap_or(f64::NAN);

@@ -71,12 +71,12 @@ pub struct Record {
 /// # Panics
 /// If `weight_grads` does not hold one gradient per layer.
 pub fn measure(model: &Sequential, x: &Tensor, weight_grads: &[&Tensor], lr: f64) -> Vec<LayerDiagnostics> {
-    assert_eq!(weight_grads.len(), model.layers().len(), "measure: one weight gradient per layer");
+    assert_eq!(weight_grads.len(), model.dense_layers().len(), "measure: one weight gradient per layer");
     let tape = Tape::new();
     let vars = model.params.leaves(&tape);
     let mut h = tape.constant_from(x);
-    let mut out = Vec::with_capacity(model.layers().len());
-    for (i, (layer, g)) in model.layers().iter().zip(weight_grads).enumerate() {
+    let mut out = Vec::with_capacity(model.dense_layers().len());
+    for (i, (layer, g)) in model.dense_layers().iter().zip(weight_grads).enumerate() {
         h = layer.forward(&vars, h);
         let a = h.value();
         let (mean, std) = mean_std(a.data());
@@ -153,7 +153,7 @@ impl Recorder {
             return;
         }
         let grads: Vec<&Tensor> =
-            step.model.layers().iter().map(|l| step.grads.wrt(step.params[l.weight_index()])).collect();
+            step.model.dense_layers().iter().map(|l| step.grads.wrt(step.params[l.weight_index()])).collect();
         let layers = measure(step.model, &self.x, &grads, step.lr);
         self.records.push(Record { epoch: step.epoch, cost: step.cost, layers });
     }

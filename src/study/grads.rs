@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::data::Dataset;
 use crate::experiment::{self, Setup};
 use crate::init::Init;
-use crate::nn::{BinaryLoss, Sequential};
+use crate::nn::{BinaryLoss, Sequential, Task};
 use crate::tape::{Anomaly, Tape};
 use crate::tensor::Tensor;
 
@@ -77,8 +77,8 @@ pub fn gradients_at_init(init: Init, setup: &Setup, seed: u64) -> InitGradients 
     tape.detect_anomaly(true);
     let vars = model.params.leaves(&tape);
     let mut h = tape.constant_from(&data.x);
-    let mut activations = Vec::with_capacity(model.layers().len());
-    for layer in model.layers() {
+    let mut activations = Vec::with_capacity(model.dense_layers().len());
+    for layer in model.dense_layers() {
         h = layer.forward(&vars, h);
         activations.push(h.value());
     }
@@ -166,11 +166,13 @@ impl InitGradients {
                 .collect()
         };
         let mut sizes = vec![self.model.inputs()];
-        sizes.extend(self.model.layers().iter().map(|l| l.outputs));
-        let activations: Vec<String> = self.model.layers().iter().map(|l| l.activation.to_string()).collect();
-        let loss = match self.model.loss {
-            BinaryLoss::Stable => json!({ "name": "bce_with_logits" }),
-            BinaryLoss::Clipped { eps } => json!({ "name": "binary_cross_entropy", "eps": eps }),
+        sizes.extend(self.model.dense_layers().iter().map(|l| l.outputs));
+        let activations: Vec<String> = self.model.dense_layers().iter().map(|l| l.activation.to_string()).collect();
+        let loss = match self.model.task {
+            Task::Binary(BinaryLoss::Stable) => json!({ "name": "bce_with_logits" }),
+            Task::Binary(BinaryLoss::Clipped { eps }) => json!({ "name": "binary_cross_entropy", "eps": eps }),
+            Task::MultiClass { .. } => json!({ "name": "cross_entropy" }),
+            Task::Regression => json!({ "name": "mse" }),
         };
         let x: Vec<&[f64]> = (0..self.data.len()).map(|i| self.data.x.row(i)).collect();
         json!({
