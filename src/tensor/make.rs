@@ -36,7 +36,7 @@ impl Tensor {
     pub fn uniform(rows: usize, cols: usize, lo: f64, hi: f64, rng: &mut impl Rng) -> Tensor {
         assert!(lo < hi && (hi - lo).is_finite(), "Tensor::uniform: needs finite lo < hi, got lo = {lo}, hi = {hi}");
         let dist = Uniform::new(lo, hi).expect("bounds checked above");
-        Tensor::from_vec(rows, cols, (0..rows * cols).map(|_| rng.sample(&dist)).collect())
+        Tensor::from_vec(rows, cols, (0..rows * cols).map(|_| rng.sample(dist)).collect())
     }
 
     /// The `n x n` identity matrix.
