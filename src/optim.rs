@@ -62,8 +62,8 @@ pub struct GradientDescent {
 
 impl Optimizer for GradientDescent {
     fn update(&mut self, _name: &str, param: &mut Tensor, grad: &Tensor) {
-        let lr = self.lr;
-        param.data_mut().iter_mut().zip(grad.data()).for_each(|(p, g)| *p -= lr * g);
+        // `p + (-lr)·g` is bit for bit `p - lr·g`: negation is exact.
+        param.add_scaled(-self.lr, grad);
     }
 
     fn learning_rate(&self) -> f64 {

@@ -1,10 +1,15 @@
 //! `Tensor`: a row-major 2-D array of `f64`, and the numeric kernels that work on it.
 //!
 //! The tensor knows nothing of tapes or gradients. Matrix products are in [`product`];
-//! the elementwise and reduction kernels are plain loops over slices.
+//! the elementwise and reduction kernels are plain loops over slices. What users reach
+//! for beside them: arithmetic operators in [`arith`], samplers, `eye` and `one_hot` in
+//! [`make`], and means, deviations and `argmax` along an axis in [`summary`].
 
+mod arith;
+mod make;
 mod product;
 mod simd;
+mod summary;
 
 use std::fmt;
 
@@ -14,6 +19,20 @@ pub(crate) use product::{Write, gemm_into, matmul_dims};
 pub(crate) use simd::vectorized;
 
 /// A row-major 2-D array of `f64`. Samples are rows: `x` has shape `(n, features)`.
+///
+/// `+ - * /` work elementwise between tensors of the same shape or broadcasting `(1,c)`,
+/// `(r,1)` and `(1,1)` operands (as the tape's ops do), and between a tensor and an `f64`
+/// on either side; `+= -= *= /=` update in place, as does [`Tensor::add_scaled`].
+///
+/// ```
+/// use tapegrad::Tensor;
+/// let x = Tensor::from_rows(&[[1.0, 2.0], [3.0, 4.0]]);
+/// let centered = &x - &x.mean_axis(0); // (2,2) - (1,2)
+/// assert_eq!(centered, Tensor::from_rows(&[[-1.0, -1.0], [1.0, 1.0]]));
+/// let mut y = 2.0 * &x + 1.0;
+/// y -= &x;
+/// assert_eq!(y, &x + 1.0);
+/// ```
 #[derive(Clone, Default, PartialEq)]
 pub struct Tensor {
     rows: usize,
