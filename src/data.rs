@@ -95,10 +95,10 @@ impl Dataset {
     /// Splits the samples at random into `(train, test)` so that each class (each
     /// distinct label) is split in the same proportion: as [`split`](Self::split), the
     /// test set holds `round(len · test_fraction)` samples, and a class of `n_c` samples
-    /// gives it `n_c · test_fraction` of them rounded down or up (the classes with the
-    /// largest fractional parts, lowest label first on ties, round up until the total
-    /// is reached). Both sets keep the shuffled order; the same `rng` state gives the
-    /// same split.
+    /// gives it `n_c · test_fraction` of them rounded down or up: the classes with the
+    /// largest fractional parts round up until the total is reached, on ties the lower
+    /// label first (for labels ≥ 0). Both sets keep the shuffled order; the same `rng`
+    /// state gives the same split.
     ///
     /// # Panics
     /// If `test_fraction` is not in `[0, 1]`.
