@@ -25,6 +25,7 @@ pub mod data;
 mod dot;
 pub mod experiment;
 pub mod gradcheck;
+pub mod idx;
 pub mod init;
 pub mod io;
 mod jacobian;

@@ -53,6 +53,7 @@ fn bad_arguments_exit_with_code_2_and_say_why() {
     run(&["--epochs", "100000000000000"], "--epochs (the costs kept) is 100000000000000; at most 100000000");
     rejects(&["train", "--data", "/nonexistent/data.csv", "--out", &out], "/nonexistent/data.csv: cannot read");
     rejects(&["compare", "--init", "he,nope", "--out", &out], "unknown initializer `nope`");
+    rejects(&["dataset", "digits", "--seed", "3"], "digits is a fixed data set; --n, --noise, --seed");
 
     let bad = write(dir.path(), "bad.csv", "x1,x2,label\n1,2,0\n1,two,1\n");
     rejects(&["train", "--data", &bad, "--out", &out], "bad.csv: line 3, column 2: `two` is not a number");
@@ -106,6 +107,20 @@ fn loading_parameters_of_another_shape_lists_the_differences() {
          - `dense1.bias` is 1x1 in the file but 1x3 in the model\n  \
          - `dense2.weight` (3x1) is missing from the file",
     );
+}
+
+#[test]
+fn dataset_digits_writes_the_shipped_digits_as_csv() {
+    let out = tapegrad(&["dataset", "digits"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut expected = Vec::new();
+    tapegrad::data::digits().write_csv(&mut expected).unwrap();
+    assert_eq!(out.stdout, expected);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().ends_with(",x63,x64,label"));
+    assert_eq!(lines.next().unwrap().split(',').count(), 65);
+    assert_eq!(text.lines().count(), 1 + 1797);
 }
 
 fn json(out: &Output) -> serde_json::Value {

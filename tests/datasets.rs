@@ -1,8 +1,9 @@
 //! `make_moons` and `make_circles` without noise or shuffling equal scikit-learn's
-//! points to 1e-12 (fixture written by tests/data/make_sklearn_fixtures.py with
-//! scikit-learn 1.9.1).
+//! points to 1e-12, and the shipped digits equal `load_digits()` in their first rows,
+//! column sums and row-weighted column sums (fixtures written by
+//! tests/data/make_sklearn_fixtures.py with scikit-learn 1.9.1).
 
-use tapegrad::data::{Noise, make_circles, make_moons};
+use tapegrad::data::{Noise, digits, make_circles, make_moons};
 use tapegrad::init::seeded_rng;
 
 /// Generator, sample count and factor (circles only) of one fixture set.
@@ -37,4 +38,36 @@ fn points_match_scikit_learn() {
             }
         }
     }
+}
+
+#[test]
+fn digits_match_scikit_learn() {
+    let d = digits();
+    // Each sample as scikit-learn's table row: 64 pixels, then the label.
+    let row = |i: usize| d.x.row(i).iter().chain(&d.y.data()[i..=i]).copied().collect::<Vec<f64>>();
+    let column_sum = |weighted: bool| {
+        let mut sums = vec![0.0; 65];
+        for i in 0..d.len() {
+            let w = if weighted { (i + 1) as f64 } else { 1.0 };
+            sums.iter_mut().zip(row(i)).for_each(|(s, v)| *s += w * v);
+        }
+        sums
+    };
+    let mut checked = Vec::new();
+    for line in include_str!("data/sklearn_digits.csv").lines().skip(1) {
+        let (what, values) = line.split_once(',').unwrap();
+        let want: Vec<f64> = values.split(',').map(|v| v.parse().unwrap()).collect();
+        let got = match what {
+            "row0" => row(0),
+            "row1" => row(1),
+            "row2" => row(2),
+            "sum" => column_sum(false),
+            "weighted_sum" => column_sum(true),
+            other => panic!("unknown fixture line {other}"),
+        };
+        assert_eq!(got, want, "{what}");
+        checked.push(what.to_string());
+    }
+    assert_eq!(checked, ["row0", "row1", "row2", "sum", "weighted_sum"]);
+    assert_eq!(d.len(), 1797);
 }

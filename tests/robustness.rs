@@ -1,14 +1,18 @@
 //! Throws arbitrary and near-valid input at every parser that reads from outside — the
-//! initializer-spec parser, the CSV loader and the parameter loader — and proves it
-//! never panics: each input gives a value or an error, and values are sound (a loaded
-//! CSV has finite features and 0/1 labels of both classes; parameters parse back to what
-//! was saved). 1000 cases per property.
+//! initializer-spec parser, the CSV loader, the parameter loader and the IDX reader —
+//! and proves it never panics: each input gives a value or an error, and values are sound
+//! (a loaded CSV has finite features and 0/1 labels of both classes; parameters parse
+//! back to what was saved; IDX images are bytes in a tensor of the header's shape). 1000
+//! cases per property.
 
 use std::collections::BTreeMap;
+
+use std::io::Write;
 
 use proptest::prelude::*;
 use tapegrad::Tensor;
 use tapegrad::csv::parse_csv;
+use tapegrad::idx::{parse_images, parse_labels};
 use tapegrad::init::Init;
 use tapegrad::io::{params_from_bytes, params_to_bytes};
 use tapegrad::params::ParamStore;
@@ -71,8 +75,75 @@ fn store() -> ParamStore {
     p
 }
 
+/// Reads `bytes` as IDX images and as labels; whatever is read is sound.
+fn check_idx(bytes: &[u8]) {
+    if let Ok(x) = parse_images(bytes, "p.idx") {
+        assert!(x.rows() > 0 && x.cols() > 0);
+        assert!(x.data().iter().all(|&v| v.fract() == 0.0 && (0.0..=255.0).contains(&v)));
+    }
+    if let Ok(labels) = parse_labels(bytes, "p.idx") {
+        assert!(!labels.is_empty() && labels.iter().all(|&c| c <= 255));
+    }
+}
+
+/// A valid IDX file of 1 or 3 dimensions (1 to 3 each) and random bytes.
+fn idx_file() -> impl Strategy<Value = Vec<u8>> {
+    let dims = prop_oneof![prop::collection::vec(1..4u32, 1), prop::collection::vec(1..4u32, 3)];
+    (dims, any::<u64>()).prop_map(|(dims, seed)| {
+        let mut bytes = vec![0, 0, 0x08, dims.len() as u8];
+        dims.iter().for_each(|d| bytes.extend(d.to_be_bytes()));
+        let n = dims.iter().product::<u32>() as u64;
+        bytes.extend((0..n).map(|i| (seed.rotate_left(i as u32 * 7) & 0xFF) as u8));
+        bytes
+    })
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
 proptest! {
     #![proptest_config(config())]
+
+    #[test]
+    fn idx_reader_never_panics_on_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512), gz_magic in any::<bool>()) {
+        let bytes = if gz_magic { [&[0x1F, 0x8B][..], &bytes].concat() } else { bytes };
+        check_idx(&bytes);
+    }
+
+    /// A valid file, maybe gzipped, with some bytes overwritten (in the compressed form
+    /// when gzipped), the length cut or bytes appended.
+    #[test]
+    fn idx_reader_never_panics_on_a_damaged_file(
+        file in idx_file(),
+        zipped in any::<bool>(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+        cut in any::<prop::sample::Index>(),
+        mode in 0..3u8,
+    ) {
+        let intact = file.clone();
+        let mut bytes = if zipped { gzip(&file) } else { file };
+        for (at, b) in edits.iter() {
+            let i = at.index(bytes.len());
+            bytes[i] = *b;
+        }
+        match mode {
+            0 => bytes.truncate(cut.index(bytes.len() + 1)),
+            1 => bytes.extend(std::iter::repeat_n(0u8, cut.index(16))),
+            _ => {}
+        }
+        check_idx(&bytes);
+        if edits.is_empty() && mode == 2 {
+            let read = if intact[3] == 3 {
+                parse_images(&bytes, "p.idx").map(|x| x.len())
+            } else {
+                parse_labels(&bytes, "p.idx").map(|l| l.len())
+            };
+            prop_assert_eq!(read, Ok(intact.len() - 4 - 4 * usize::from(intact[3])), "an intact file reads whole");
+        }
+    }
 
     #[test]
     fn init_spec_parser_never_panics_on_any_string(s in any::<String>()) {

@@ -1,15 +1,20 @@
-//! `tapegrad dataset`: write `make_moons` or `make_circles` as CSV.
+//! `tapegrad dataset`: write `make_moons`, `make_circles` or the digits as CSV.
 
 use clap::{Args, ValueEnum};
-use tapegrad::data::{Noise, make_circles, make_moons};
+use tapegrad::data::{Noise, digits, make_circles, make_moons};
 use tapegrad::init::{seeded_rng, streams};
 
 use super::{CliResult, Failure, MAX_ELEMENTS, check_size, parse_non_negative, parse_unit};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub(crate) enum Kind {
+    /// Two interleaving half circles (scikit-learn's make_moons).
     Moons,
+    /// Two concentric circles (scikit-learn's make_circles).
     Circles,
+    /// scikit-learn's 1797 handwritten 8 × 8 digits (64 pixels 0..16, label 0..9), as
+    /// shipped; the options below are for moons and circles.
+    Digits,
 }
 
 #[derive(Args)]
@@ -40,6 +45,13 @@ pub(crate) fn run(a: DatasetArgs) -> CliResult {
     let data = match a.kind {
         Kind::Moons => make_moons(a.n, noise, &mut rng),
         Kind::Circles => make_circles(a.n, a.factor, noise, &mut rng),
+        Kind::Digits => {
+            if a.n != 400 || a.noise != 0.0 || a.seed != 0 || a.factor != 0.8 || a.no_shuffle {
+                let options = "--n, --noise, --seed, --factor and --no-shuffle";
+                return Err(Failure::Usage(format!("digits is a fixed data set; {options} are for moons and circles")));
+            }
+            digits()
+        }
     };
     data.write_csv(std::io::stdout().lock()).map_err(|e| Failure::Runtime(format!("writing CSV: {e}")))
 }

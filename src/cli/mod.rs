@@ -33,7 +33,7 @@ struct Cli {
 enum Command {
     /// Train the reference network under several initializers and compare them (default).
     Compare(compare::CompareArgs),
-    /// Write a toy data set as CSV (`x1,x2,label`) to standard output.
+    /// Write a data set as CSV (`x1,...,xd,label`) to standard output: a toy set or the digits.
     Dataset(dataset::DatasetArgs),
     /// Train a classifier on a CSV file (features, then a 0/1 label), and save or load it.
     Train(train::TrainArgs),
@@ -141,9 +141,8 @@ pub(crate) fn parse_count(s: &str) -> Result<usize, String> {
 }
 
 /// Most `f64`s that one tensor, or the tensors a command keeps together (a deep
-/// network's weights, every run's cost history), may hold: 10⁸, 800 MB. More is a typo
-/// rather than a study, and allocating it would abort the process without a message.
-pub(crate) const MAX_ELEMENTS: usize = 100_000_000;
+/// network's weights, every run's cost history), may hold: the library's limit.
+pub(crate) use tapegrad::data::MAX_ELEMENTS;
 
 /// Most runs (initializers × seeds) one command starts.
 pub(crate) const MAX_RUNS: usize = 1_000_000;
