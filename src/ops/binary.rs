@@ -6,7 +6,7 @@
 use std::ops::{Add, Div, Mul, Sub};
 
 use crate::tape::Var;
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, broadcast_shape};
 
 use super::{Accumulate, Op};
 
@@ -90,23 +90,6 @@ macro_rules! with_lanes {
             (Lane::Splat($x), Lane::Splat($z)) => $body,
         }
     };
-}
-
-/// The shape two operands broadcast to, or a panic naming `op` and both shapes.
-pub(crate) fn broadcast_shape(op: &str, a: (usize, usize), b: (usize, usize)) -> (usize, usize) {
-    let dim = |x: usize, y: usize| match (x, y) {
-        _ if x == y => Some(x),
-        (1, y) => Some(y),
-        (x, 1) => Some(x),
-        _ => None,
-    };
-    match (dim(a.0, b.0), dim(a.1, b.1)) {
-        (Some(r), Some(c)) => (r, c),
-        _ => panic!(
-            "{op}: shapes {}x{} and {}x{} do not broadcast (each dimension must match or be 1)",
-            a.0, a.1, b.0, b.1
-        ),
-    }
 }
 
 /// One direction of an elementwise op of two inputs.

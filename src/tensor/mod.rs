@@ -15,6 +15,7 @@ use std::fmt;
 
 use smallvec::SmallVec;
 
+pub(crate) use arith::broadcast_shape;
 pub(crate) use product::{Write, gemm_into, matmul_dims};
 pub(crate) use simd::vectorized;
 
