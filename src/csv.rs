@@ -1,10 +1,11 @@
-//! Loading a binary-classification data set from CSV: features in the first columns, a
-//! 0/1 label in the last, an optional header line.
+//! Loading a data set from CSV: features in the first columns, the target in the last
+//! (a 0/1 label, a class index or a value: which task it fits is decided by
+//! [`crate::nn::Task::infer`] or by the user), an optional header line.
 //!
 //! Every problem is an error that names the file, and where it applies the line and the
 //! column (both from 1): a field that is not a number, a NaN or infinite value, a row
-//! with another number of fields than the first, a label other than 0 or 1, a file with
-//! no data rows or with a single class. Nothing here panics, whatever the bytes.
+//! with another number of fields than the first, a file with no data rows. Nothing here
+//! panics, whatever the bytes.
 //!
 //! The format is plain: fields separated by commas, surrounding spaces ignored, no
 //! quoting. Blank lines are skipped, `\r\n` line ends and a UTF-8 byte-order mark are
@@ -58,12 +59,8 @@ pub enum CsvErrorKind {
     },
     /// A row has fewer than two fields (one feature and the label).
     TooFewColumns(usize),
-    /// The label is neither 0 nor 1.
-    BadLabel(String),
     /// There is no data row.
     Empty,
-    /// Every label is the same.
-    SingleClass(u8),
 }
 
 impl fmt::Display for CsvError {
@@ -83,11 +80,9 @@ impl fmt::Display for CsvError {
                 write!(f, ": {found} field(s), expected {expected} like the first row")
             }
             CsvErrorKind::TooFewColumns(n) => {
-                write!(f, ": {n} field(s); need at least one feature and a 0/1 label last")
+                write!(f, ": {n} field(s); need at least one feature and a target last")
             }
-            CsvErrorKind::BadLabel(s) => write!(f, ": label `{s}` is not 0 or 1"),
             CsvErrorKind::Empty => write!(f, ": no data rows"),
-            CsvErrorKind::SingleClass(c) => write!(f, ": every label is {c}; need samples of both classes"),
         }
     }
 }
@@ -141,18 +136,11 @@ pub fn parse_csv(bytes: &[u8], file: &str) -> Result<Dataset, CsvError> {
             x.push(number(field).map_err(|kind| err(Some(line), Some(c + 1), kind))?);
         }
         let label_err = |kind| err(Some(line), Some(fields.len()), kind);
-        let value = number(label).map_err(label_err)?;
-        if value != 0.0 && value != 1.0 {
-            return Err(label_err(CsvErrorKind::BadLabel(label.to_string())));
-        }
-        y.push(if value == 1.0 { 1.0 } else { 0.0 });
+        y.push(number(label).map_err(label_err)?);
     }
     let (n, d) = (y.len(), width.unwrap_or(1) - 1);
     if n == 0 {
         return Err(err(None, None, CsvErrorKind::Empty));
-    }
-    if y.iter().all(|&v| v == y[0]) {
-        return Err(err(None, None, CsvErrorKind::SingleClass(y[0] as u8)));
     }
     Ok(Dataset { x: Tensor::from_vec(n, d, x), y: Tensor::from_vec(n, 1, y) })
 }
@@ -202,18 +190,21 @@ mod tests {
         assert_eq!(error("x,y,label\n1,2,0\n1,abc,1\n"), "d.csv: line 3, column 2: `abc` is not a number");
         assert_eq!(error("1,2,0\n1,2\n"), "d.csv: line 2: 2 field(s), expected 3 like the first row");
         assert_eq!(error("x,y,label\n1,2,0\n1,2,3,1\n"), "d.csv: line 3: 4 field(s), expected 3 like the first row");
-        assert_eq!(error("1,2,0\n1,2,2\n"), "d.csv: line 2, column 3: label `2` is not 0 or 1");
-        assert_eq!(error("1,2,0\n1,2,0.5\n"), "d.csv: line 2, column 3: label `0.5` is not 0 or 1");
         assert_eq!(error("1,2,0\n1,NaN,1\n"), "d.csv: line 2, column 2: `NaN` is not a finite number");
         assert_eq!(error("1,2,0\ninf,2,1\n"), "d.csv: line 2, column 1: `inf` is not a finite number");
         assert_eq!(error("1,2,0\n1,2,nan\n"), "d.csv: line 2, column 3: `nan` is not a finite number");
         assert_eq!(error(""), "d.csv: no data rows");
         assert_eq!(error("x,y,label\n\n"), "d.csv: no data rows");
-        assert_eq!(error("1,2,1\n3,4,1\n"), "d.csv: every label is 1; need samples of both classes");
-        assert_eq!(error("1\n2\n"), "d.csv: line 1: 1 field(s); need at least one feature and a 0/1 label last");
+        assert_eq!(error("1\n2\n"), "d.csv: line 1: 1 field(s); need at least one feature and a target last");
         assert_eq!(error("1,2,0\n\u{0}"), "d.csv: line 2: 1 field(s), expected 3 like the first row");
         let bytes = parse_csv(b"1,2,0\n\xff,2,1\n", "d.csv").unwrap_err().to_string();
         assert_eq!(bytes, "d.csv: line 2: not valid UTF-8 text");
+    }
+
+    #[test]
+    fn the_target_column_is_read_as_it_is() {
+        let d = parse_csv(b"1,2,0\n1,2,2\n3,4,0.5\n", "d.csv").unwrap();
+        assert_eq!(d.y.data(), [0.0, 2.0, 0.5]);
     }
 
     #[test]

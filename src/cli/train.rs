@@ -1,5 +1,6 @@
-//! `tapegrad train`: train a classifier on your own CSV data, report it like `compare`
-//! (terminal, `--json`, figures and `index.html`), and save or load its parameters.
+//! `tapegrad train`: train a model on your own data (CSV or IDX files) or on the digits,
+//! for the task the targets say or `--task` states, report it like `compare` (terminal,
+//! `--json`, figures and `index.html`), and save or load its parameters.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use tapegrad::csv::load_csv;
 use tapegrad::data::{Dataset, Standardizer};
 use tapegrad::init::{Init, seeded_rng, streams};
 use tapegrad::io::{self, SavedParams};
-use tapegrad::nn::{Activation, Sequential};
+use tapegrad::nn::{Activation, BinaryLoss, Sequential, Task, TaskKind};
 use tapegrad::optim::{Adam, GradientDescent, Momentum, Optimizer};
 use tapegrad::plots;
 use tapegrad::train::{Evaluation, FitOptions, evaluate, fit};
@@ -34,14 +35,40 @@ pub(crate) enum OptimizerKind {
     Adam,
 }
 
+/// A data set shipped with the crate.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Builtin {
+    /// scikit-learn's 1797 handwritten 8 × 8 digits, 10 classes.
+    Digits,
+}
+
 #[derive(Args)]
 pub(crate) struct TrainArgs {
-    /// CSV file: features in the first columns, a 0/1 label last, optional header.
-    #[arg(long)]
-    data: PathBuf,
-    /// Widths of the hidden layers, comma-separated.
+    /// CSV file (features in the first columns, the target last, optional header), or
+    /// an IDX image file (MNIST format, gzipped or not) with --labels.
+    #[arg(long, required_unless_present = "dataset", conflicts_with = "dataset")]
+    data: Option<PathBuf>,
+    /// The IDX label file that goes with an IDX image file given as --data.
+    #[arg(long, requires = "data")]
+    labels: Option<PathBuf>,
+    /// A data set shipped with the crate instead of --data.
+    #[arg(long, value_enum)]
+    dataset: Option<Builtin>,
+    /// The task; by default inferred from the targets: 0/1 is binary, class indices
+    /// 0..K-1 (K > 2) multi-class, anything else regression.
+    #[arg(long, value_parser = parse_task)]
+    task: Option<TaskKind>,
+    /// Widths of the hidden layers (dense, with --activation), comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "12,6", value_parser = parse_count)]
     hidden: Vec<usize>,
+    /// The hidden layers as a spec instead of --hidden, such as
+    /// `dense:128,batchnorm,relu,dropout:0.1` or `dense:64,relu,residual(dense:64,relu,dense:64)`
+    /// (items: dense:N, an activation, batchnorm, layernorm, dropout:P, residual(ITEMS)).
+    #[arg(long, conflicts_with = "hidden")]
+    layers: Option<String>,
+    /// Split each class in the same proportion (always done for multi-class data).
+    #[arg(long)]
+    stratify: bool,
     /// Initializer of the hidden layers' weights, as a spec string.
     #[arg(long, default_value = "he", value_parser = parse_init)]
     init: Init,
@@ -120,6 +147,20 @@ struct Outcome {
     train_seconds: f64,
 }
 
+fn parse_task(s: &str) -> Result<TaskKind, String> {
+    s.parse()
+}
+
+impl TrainArgs {
+    /// The data's name, as reports show it.
+    fn data_name(&self) -> String {
+        match (&self.data, self.dataset) {
+            (Some(path), _) => path.display().to_string(),
+            (None, _) => "digits".into(),
+        }
+    }
+}
+
 pub(crate) fn run(a: TrainArgs) -> CliResult {
     if a.epochs == 0 && a.load.is_none() {
         return Err(Failure::Usage(
@@ -132,7 +173,11 @@ pub(crate) fn run(a: TrainArgs) -> CliResult {
         check_save_path(save)?;
     }
     let usage = |e: &dyn std::fmt::Display| Failure::Usage(e.to_string());
-    let data = load_csv(&a.data).map_err(|e| usage(&e))?;
+    let data = match (&a.data, &a.labels) {
+        (Some(images), Some(labels)) => tapegrad::idx::load_idx(images, labels).map_err(|e| usage(&e))?,
+        (Some(csv), None) => load_csv(csv).map_err(|e| usage(&e))?,
+        (None, _) => tapegrad::data::digits(),
+    };
     check_network(&a, &data)?;
     let loaded = a.load.as_ref().map(io::load_params).transpose().map_err(|e| usage(&e))?;
     let o = train(&a, data, loaded.as_ref())?;
@@ -160,7 +205,15 @@ pub(crate) fn run(a: TrainArgs) -> CliResult {
 /// Every layer's weight and activations must fit in [`MAX_ELEMENTS`].
 fn check_network(a: &TrainArgs, data: &Dataset) -> CliResult {
     let mut fan_in = data.x.cols();
-    for &width in &a.hidden {
+    let widths = match &a.layers {
+        Some(spec) => {
+            let mut probe = Sequential::new(fan_in);
+            probe.push_spec(spec, &Init::Zeros, &mut seeded_rng(0, 0)).map_err(Failure::Usage)?;
+            probe.dense_layers().iter().map(|d| d.outputs).collect()
+        }
+        None => a.hidden.clone(),
+    };
+    for &width in &widths {
         check_size(&format!("--hidden {width}: the {fan_in} × {width} weight"), &[fan_in, width], MAX_ELEMENTS)?;
         let what = format!("--hidden {width}: the activations of {} samples", data.len());
         check_size(&what, &[data.len(), width], MAX_ELEMENTS)?;
@@ -188,9 +241,24 @@ fn check_save_path(path: &Path) -> CliResult {
 }
 
 fn train(a: &TrainArgs, data: Dataset, loaded: Option<&SavedParams>) -> Result<Outcome, Failure> {
-    let (train, test) = data.split(a.test_fraction, &mut seeded_rng(a.seed, streams::SPLIT));
+    let kind = a.task.unwrap_or_else(|| TaskKind::infer(&data.y));
+    let split_rng = &mut seeded_rng(a.seed, streams::SPLIT);
+    let (train, test) = match a.stratify || kind == TaskKind::MultiClass {
+        true => data.split_stratified(a.test_fraction, split_rng),
+        false => data.split(a.test_fraction, split_rng),
+    };
+    let name = a.data_name();
     if train.is_empty() {
-        return Err(Failure::Usage(format!("{}: no sample left for training", a.data.display())));
+        return Err(Failure::Usage(format!("{name}: no sample left for training")));
+    }
+    let task = kind.task_for(&train.y, BinaryLoss::Stable).map_err(|e| Failure::Usage(format!("{name}: {e}")))?;
+    if let Task::MultiClass { classes } = task {
+        // A test label the training data never showed is a class the model lacks.
+        if let Some(&l) = test.y.data().iter().find(|&&l| l >= classes as f64) {
+            return Err(Failure::Usage(format!(
+                "{name}: the test split holds class {l}, which no training sample has (classes 0..{classes})"
+            )));
+        }
     }
     let standardizer = match (a.no_standardize, loaded.map(|l| saved_standardizer(l, data.x.cols()))) {
         (true, _) => None,
@@ -202,10 +270,17 @@ fn train(a: &TrainArgs, data: Dataset, loaded: Option<&SavedParams>) -> Result<O
 
     let mut rng = seeded_rng(a.seed, streams::WEIGHTS);
     let mut model = Sequential::new(data.x.cols());
-    for &width in &a.hidden {
-        model.dense(width, a.activation, &a.init, &mut rng);
+    match &a.layers {
+        Some(spec) => model.push_spec(spec, &a.init, &mut rng).map_err(Failure::Usage)?,
+        None => a.hidden.iter().for_each(|&width| _ = model.dense(width, a.activation, &a.init, &mut rng)),
     }
-    model.dense(1, Activation::Identity, &a.output_init, &mut rng);
+    let outputs = match task {
+        Task::Binary(_) => 1,
+        Task::MultiClass { classes } => classes,
+        Task::Regression => train.y.cols(),
+    };
+    model.dense(outputs, Activation::Identity, &a.output_init, &mut rng);
+    model.task = task;
     if let Some(saved) = loaded {
         saved
             .restore_into(&mut model.params)
@@ -241,9 +316,10 @@ fn saved_standardizer(saved: &SavedParams, features: usize) -> Option<Result<Sta
 
 fn metadata(a: &TrainArgs, o: &Outcome) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
-    let hidden: Vec<String> = a.hidden.iter().map(usize::to_string).collect();
     m.insert("tapegrad.inputs".into(), o.data.x.cols().to_string());
-    m.insert("tapegrad.hidden".into(), hidden.join(","));
+    m.insert("tapegrad.hidden".into(), hidden_text(a));
+    m.insert("tapegrad.task".into(), o.model.task.to_string());
+    m.insert("tapegrad.outputs".into(), o.model.outputs().to_string());
     m.insert("tapegrad.activation".into(), a.activation.to_string());
     if let Some(s) = &o.standardizer {
         m.insert(MEAN_KEY.into(), json!(s.mean).to_string());
@@ -263,24 +339,36 @@ fn optimizer_name(a: &TrainArgs) -> String {
     }
 }
 
+/// The hidden layers as given: the --layers spec, or the --hidden widths.
+fn hidden_text(a: &TrainArgs) -> String {
+    match &a.layers {
+        Some(spec) => spec.clone(),
+        None => a.hidden.iter().map(usize::to_string).collect::<Vec<_>>().join(","),
+    }
+}
+
 /// The run's settings, one line for the data and one for the network and its training.
 fn settings(a: &TrainArgs, o: &Outcome) -> [String; 2] {
     let data = format!(
-        "{}: {} samples, {} features; {} for training, {} for testing (test fraction {}){}",
-        a.data.display(),
+        "{}: {} samples, {} features, {} task; {} for training, {} for testing (test fraction {}){}",
+        a.data_name(),
         o.data.len(),
         o.data.x.cols(),
+        o.model.task,
         o.train.len(),
         o.test.len(),
         a.test_fraction,
         if o.standardizer.is_some() { ", standardised" } else { ", not standardised" }
     );
-    let hidden: Vec<String> = a.hidden.iter().map(usize::to_string).collect();
     let batch = a.batch_size.map_or("full batch".to_string(), |b| format!("batch size {b}"));
+    let hidden = match &a.layers {
+        Some(spec) => format!("[{spec}]"),
+        None => a.hidden.iter().map(usize::to_string).collect::<Vec<_>>().join("→"),
+    };
     let network = format!(
-        "network {}→{}→1, {} hidden init {}, output init {}; {} epochs, {}, lr {}, {batch}",
+        "network {}→{hidden}→{}, {} hidden init {}, output init {}; {} epochs, {}, lr {}, {batch}",
         o.data.x.cols(),
-        hidden.join("→"),
+        o.model.outputs(),
         a.activation,
         a.init,
         a.output_init,
@@ -297,18 +385,52 @@ fn logged_costs<'a>(a: &TrainArgs, o: &'a Outcome) -> impl Iterator<Item = (usiz
     o.costs.iter().copied().enumerate().filter(move |&(epoch, _)| epoch % every == 0 || epoch == last)
 }
 
-/// The results table: its header and its one row (percentages, and the training set's cost).
-fn results_table(o: &Outcome) -> ([&'static str; 4], Vec<String>) {
-    let pct =
-        |e: Option<&Evaluation>, f: fn(&Evaluation) -> f64| e.map_or("-".into(), |e| format!("{:.2}", 100.0 * f(e)));
-    let header = ["train acc %", "test acc %", "soft train %", "train cost"];
-    let row = vec![
-        pct(Some(&o.train_eval), |e| e.accuracy),
-        pct(o.test_eval.as_ref(), |e| e.accuracy),
-        pct(Some(&o.train_eval), |e| e.soft_accuracy),
-        format!("{:.4}", o.train_eval.cost),
-    ];
-    (header, row)
+/// The results table: its header and its one row (percentages, or RMSE and R² for
+/// regression, and the training set's cost).
+fn results_table(o: &Outcome) -> (Vec<&'static str>, Vec<String>) {
+    let (train, test) = (Some(&o.train_eval), o.test_eval.as_ref());
+    let cell = |e: Option<&Evaluation>, f: &dyn Fn(&Evaluation) -> String| e.map_or("-".into(), f);
+    let pct = |e: Option<&Evaluation>, f: fn(&Evaluation) -> f64| cell(e, &|e| format!("{:.2}", 100.0 * f(e)));
+    let cost = format!("{:.4}", o.train_eval.cost);
+    match o.model.task {
+        Task::Regression => {
+            let (rmse, r2) = (
+                |e: &Evaluation| format!("{:.4}", e.rmse.unwrap_or(f64::NAN)),
+                |e: &Evaluation| format!("{:.4}", e.r2.unwrap_or(f64::NAN)),
+            );
+            let header = vec!["train RMSE", "test RMSE", "train R²", "test R²", "train cost"];
+            (header, vec![cell(train, &rmse), cell(test, &rmse), cell(train, &r2), cell(test, &r2), cost])
+        }
+        _ => {
+            let header = vec!["train acc %", "test acc %", "soft train %", "train cost"];
+            (header, vec![pct(train, |e| e.accuracy), pct(test, |e| e.accuracy), pct(train, |e| e.soft_accuracy), cost])
+        }
+    }
+}
+
+/// The confusion matrix of the test set (or the training set without one), as table
+/// rows: the true class, its count per predicted class, and its accuracy.
+fn confusion_rows(o: &Outcome) -> Option<(String, Vec<String>, Vec<Vec<String>>)> {
+    let (which, e) = match &o.test_eval {
+        Some(e) => ("test", e),
+        None => ("training", &o.train_eval),
+    };
+    let (confusion, per_class) = (e.confusion.as_ref()?, e.per_class_accuracy()?);
+    let mut header = vec!["true \\ predicted".to_string()];
+    header.extend((0..confusion.len()).map(|c| c.to_string()));
+    header.push("accuracy %".into());
+    let rows = confusion
+        .iter()
+        .zip(per_class)
+        .enumerate()
+        .map(|(c, (row, acc))| {
+            let mut cells = vec![c.to_string()];
+            cells.extend(row.iter().map(usize::to_string));
+            cells.push(format!("{:.1}", 100.0 * acc));
+            cells
+        })
+        .collect();
+    Some((format!("Confusion matrix ({which} set)"), header, rows))
 }
 
 fn print_report(a: &TrainArgs, o: &Outcome) {
@@ -323,8 +445,13 @@ fn print_report(a: &TrainArgs, o: &Outcome) {
     }
     let (header, row) = results_table(o);
     let line = |cells: &[String]| cells.iter().map(|c| format!("{c:>15}")).collect::<Vec<_>>().join(" ");
-    println!("\n{}", line(&header.map(String::from)));
+    println!("\n{}", line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>()));
     println!("{}", line(&row));
+    if let Some((title, header, rows)) = confusion_rows(o) {
+        let line = |cells: &[String]| cells.iter().map(|c| format!("{c:>6}")).collect::<Vec<_>>().join(" ");
+        println!("\n{title}:\n{}", line(&header));
+        rows.iter().for_each(|r| println!("{}", line(r)));
+    }
     println!("\ntraining time: {:.3} s", o.train_seconds);
 }
 
@@ -343,6 +470,10 @@ fn write_page(out: &Path, a: &TrainArgs, o: &Outcome, figures: &[PathBuf]) -> Re
     }
     let (header, row) = results_table(o);
     report.heading("Results").table(&header, &[row]);
+    if let Some((title, header, rows)) = confusion_rows(o) {
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        report.heading(&title).table(&header, &rows);
+    }
     report.paragraph(format!("Training time: {:.3} s.", o.train_seconds));
 
     report.heading("Cost log");
@@ -359,14 +490,18 @@ fn write_page(out: &Path, a: &TrainArgs, o: &Outcome, figures: &[PathBuf]) -> Re
 }
 
 fn to_json(a: &TrainArgs, o: &Outcome) -> serde_json::Value {
+    let per_class = |e: &Evaluation| e.per_class_accuracy();
     json!({
-        "data": a.data.display().to_string(),
+        "data": a.data_name(),
+        "task": o.model.task.to_string(),
+        "outputs": o.model.outputs(),
         "samples": o.data.len(),
         "features": o.data.x.cols(),
         "n_train": o.train.len(),
         "n_test": o.test.len(),
         "standardized": o.standardizer.is_some(),
-        "hidden": a.hidden,
+        "hidden": a.layers.is_none().then_some(&a.hidden),
+        "layers": a.layers,
         "activation": a.activation.to_string(),
         "init": a.init.to_string(),
         "output_init": a.output_init.to_string(),
@@ -383,6 +518,14 @@ fn to_json(a: &TrainArgs, o: &Outcome) -> serde_json::Value {
         "train_soft_accuracy": o.train_eval.soft_accuracy,
         "test_soft_accuracy": o.test_eval.as_ref().map(|e| e.soft_accuracy),
         "test_cost": o.test_eval.as_ref().map(|e| e.cost),
+        "train_per_class_accuracy": per_class(&o.train_eval),
+        "test_per_class_accuracy": o.test_eval.as_ref().and_then(per_class),
+        "train_confusion": o.train_eval.confusion,
+        "test_confusion": o.test_eval.as_ref().and_then(|e| e.confusion.clone()),
+        "train_rmse": o.train_eval.rmse,
+        "test_rmse": o.test_eval.as_ref().and_then(|e| e.rmse),
+        "train_r2": o.train_eval.r2,
+        "test_r2": o.test_eval.as_ref().and_then(|e| e.r2),
         "train_seconds": o.train_seconds,
         "loaded": a.load.as_ref().map(|p| p.display().to_string()),
         "saved": a.save.as_ref().map(|p| p.display().to_string()),
@@ -399,7 +542,10 @@ fn write_figures(out: &Path, a: &TrainArgs, o: &Outcome) -> Result<Vec<PathBuf>,
         plots::cost_curves(&path, "Cost during training", &[(label, &o.costs[..])])?;
         files.push(path);
     }
-    if o.data.x.cols() == 2 {
+    if o.data.x.cols() == 2
+        && matches!(o.model.task, Task::Binary(_))
+        && o.model.dense_layers().len() == o.model.layers().len()
+    {
         // The figure is drawn in the data's own coordinates: the standardisation is folded
         // into the first layer, so the model reads raw points.
         let model = o.standardizer.as_ref().map_or_else(|| o.model.clone(), |s| raw_input_model(&o.model, s));

@@ -3,10 +3,11 @@
 //! and the tape differentiates them.
 
 mod layer;
+mod spec;
 mod task;
 
 pub use layer::{Dense, Dropout, Forward, Layer, Module, Norm, Residual};
-pub use task::{Task, TaskKind};
+pub use task::{MAX_CLASSES, Task, TaskKind};
 
 use std::fmt;
 use std::str::FromStr;

@@ -101,6 +101,70 @@ impl fmt::Display for Task {
     }
 }
 
+/// The most classes a multi-class task takes: enough for any label set a CSV file
+/// holds in practice, and a guard against a regression target read as class indices.
+pub const MAX_CLASSES: usize = 1000;
+
+impl TaskKind {
+    /// The task a target column fits: 0/1 labels are binary; non-negative integers with
+    /// a largest value of at least 2 are class indices (multi-class); anything else, or
+    /// more than one column, is regression.
+    pub fn infer(targets: &Tensor) -> TaskKind {
+        let y = targets.data();
+        if targets.cols() != 1 {
+            TaskKind::Regression
+        } else if y.iter().all(|&v| v == 0.0 || v == 1.0) {
+            TaskKind::Binary
+        } else if y.iter().all(|&v| v >= 0.0 && v.fract() == 0.0 && v <= MAX_CLASSES as f64) {
+            TaskKind::MultiClass
+        } else {
+            TaskKind::Regression
+        }
+    }
+
+    /// The task of this kind for training targets `targets` (binary with `loss`), or why
+    /// they do not fit it: a label that is not 0/1 or not a class index, a class with no
+    /// training sample, too many classes.
+    pub fn task_for(self, targets: &Tensor, loss: BinaryLoss) -> Result<Task, String> {
+        let y = targets.data();
+        let column = |what: &str| match targets.cols() {
+            1 => Ok(()),
+            c => Err(format!("{what} takes one target column; the data has {c}")),
+        };
+        match self {
+            TaskKind::Binary => {
+                column("binary classification")?;
+                if let Some(i) = y.iter().position(|&v| v != 0.0 && v != 1.0) {
+                    return Err(format!("row {i}: label {} is not 0 or 1, as binary classification needs", y[i]));
+                }
+                match y.iter().all(|&v| v == y[0]) {
+                    true => Err(format!("every training label is {}; need samples of both classes", y[0])),
+                    false => Ok(Task::Binary(loss)),
+                }
+            }
+            TaskKind::MultiClass => {
+                column("multi-class classification")?;
+                let bad = |&v: &f64| v < 0.0 || v.fract() != 0.0;
+                if let Some(i) = y.iter().position(bad) {
+                    return Err(format!("row {i}: label {} is not a class index (0, 1, 2, ...)", y[i]));
+                }
+                let classes = y.iter().fold(0.0f64, |m, &v| m.max(v)) as usize + 1;
+                if classes > MAX_CLASSES {
+                    return Err(format!("{classes} classes; at most {MAX_CLASSES} are supported"));
+                }
+                let mut count = vec![0usize; classes];
+                y.iter().for_each(|&v| count[v as usize] += 1);
+                match count.iter().position(|&c| c == 0) {
+                    Some(c) => Err(format!("class {c} of 0..{classes} has no sample in the training data")),
+                    None if classes < 2 => Err("every training label is 0; need at least two classes".into()),
+                    None => Ok(Task::MultiClass { classes }),
+                }
+            }
+            TaskKind::Regression => Ok(Task::Regression),
+        }
+    }
+}
+
 /// A task's name, as the command line and saved models spell it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum TaskKind {
