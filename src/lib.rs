@@ -58,8 +58,8 @@ pub struct ReadmeDoctests;
 pub mod prelude {
     pub use crate::data::{Dataset, Noise, make_circles, make_moons};
     pub use crate::init::{Init, Initializer, ParamShape, SeededRng, seeded_rng};
-    pub use crate::nn::{Activation, BinaryLoss, Dense, Sequential};
-    pub use crate::optim::{GradientDescent, Optimizer};
+    pub use crate::nn::{Activation, BinaryLoss, Dense, Layer, Module, Sequential, Task};
+    pub use crate::optim::{Adam, GradientDescent, Optimizer};
     pub use crate::params::ParamStore;
     pub use crate::train::{Evaluation, FitOptions, History, evaluate, fit, fit_with};
     pub use crate::{Gradients, Tape, Tensor, Var};

@@ -15,8 +15,10 @@ pub struct ParamStore {
     buffers: IndexMap<String, Tensor>,
 }
 
-/// The leaves of a [`ParamStore`]'s parameters on one tape, in store order.
-pub type ParamVars<'t> = SmallVec<[Var<'t>; 8]>;
+/// The leaves of a [`ParamStore`]'s parameters on one tape, in store order. Up to 32
+/// are held inline (a 16-layer MLP, or a deep network with norms and residual blocks),
+/// so that a training step of such a model allocates nothing for them.
+pub type ParamVars<'t> = SmallVec<[Var<'t>; 32]>;
 
 impl ParamStore {
     /// An empty store.

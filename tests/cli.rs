@@ -59,8 +59,28 @@ fn bad_arguments_exit_with_code_2_and_say_why() {
     rejects(&["train", "--data", &bad, "--out", &out], "bad.csv: line 3, column 2: `two` is not a number");
     let ragged = write(dir.path(), "ragged.csv", "1,2,0\n1,2,1\n3,1\n");
     rejects(&["train", "--data", &ragged, "--out", &out], "ragged.csv: line 3: 2 field(s), expected 3");
+    // The task follows from the targets, or is stated; targets that do not fit it say why.
     let label = write(dir.path(), "label.csv", "1,2,0\n1,2,2\n");
-    rejects(&["train", "--data", &label, "--out", &out], "label.csv: line 2, column 3: label `2` is not 0 or 1");
+    rejects(
+        &["train", "--data", &label, "--out", &out],
+        "label.csv: class 1 of 0..3 has no sample in the training data",
+    );
+    let half = write(dir.path(), "half.csv", "1,2,0\n1,2,2.5\n3,4,1\n");
+    rejects(&["train", "--data", &half, "--task", "binary", "--out", &out], "row 1: label 2.5 is not 0 or 1");
+    rejects(
+        &["train", "--data", &half, "--task", "multiclass", "--out", &out],
+        "row 1: label 2.5 is not a class index",
+    );
+    rejects(&["train", "--data", &half, "--task", "ranking", "--out", &out], "unknown task `ranking`");
+    let one = write(dir.path(), "one.csv", "1,2,1\n3,4,1\n");
+    rejects(&["train", "--data", &one, "--out", &out], "every training label is 1; need samples of both classes");
+    let many = write(dir.path(), "many.csv", "1,2,0\n3,4,5000\n");
+    rejects(&["train", "--data", &many, "--task", "multiclass", "--out", &out], "5001 classes; at most 1000");
+    rejects(&["train", "--data", &data, "--layers", "dense:8,swish", "--out", &out], "unknown layer `swish`");
+    rejects(&["train", "--data", &data, "--layers", "dense:8,dropout:1.5", "--out", &out], "not in [0, 1)");
+    rejects(&["train", "--data", &data, "--layers", "residual(dense:4", "--out", &out], "a `(` is not closed");
+    rejects(&["train", "--data", &data, "--layers", "dense:0", "--out", &out], "whole number in 1..=");
+    rejects(&["train", "--out", &out], "--data");
     let empty = write(dir.path(), "empty.csv", "");
     rejects(&["train", "--data", &empty, "--out", &out], "empty.csv: no data rows");
 

@@ -165,3 +165,39 @@ fn a_cold_scalar_chain_allocates_per_growth_not_per_node() {
     assert!(made > 0 && made < 200, "{} nodes made {made} heap allocations", tape.len());
     assert!(dx.is_finite() && dx > 0.0);
 }
+
+/// `fit_with` on a network of every built-in layer kind — dense, batch norm, layer norm,
+/// a residual block with a projection, dropout — in training mode (batch statistics,
+/// running-statistics updates, dropout masks), for each task: warm steps allocate
+/// nothing.
+#[test]
+fn fit_of_every_layer_kind_allocates_nothing_once_warm() {
+    use tapegrad::prelude::*;
+
+    let setup = tapegrad::experiment::Setup::default();
+    let (train, _) = tapegrad::experiment::moons(&setup, 0);
+    let classes = Tensor::from_vec(train.len(), 1, (0..train.len()).map(|i| (i % 3) as f64).collect());
+    let values = Tensor::from_vec(train.len(), 1, train.x.data().chunks(2).map(|r| r[0] - r[1]).collect());
+    let tasks = [
+        (Task::Binary(BinaryLoss::Stable), 1, &train.y),
+        (Task::MultiClass { classes: 3 }, 3, &classes),
+        (Task::Regression, 1, &values),
+    ];
+    for (task, outputs, y) in tasks {
+        let mut rng = seeded_rng(0, 1);
+        let mut model = Sequential::new(2);
+        model
+            .push_spec("dense:8,batchnorm,relu,residual(dense:6,layernorm,tanh),dropout:0.2", &Init::HeNormal, &mut rng)
+            .unwrap();
+        model.dense(outputs, Activation::Identity, &Init::XavierNormal, &mut rng);
+        model.task = task;
+        let opts = FitOptions { batch_size: Some(64), ..FitOptions::epochs(4) };
+        let mut counts = Vec::with_capacity(64);
+        fit_with(&mut model, &train.x, y, opts, &mut GradientDescent { lr: 0.01 }, |_| counts.push(allocations()))
+            .unwrap();
+        let steps_per_epoch = counts.len() / 4;
+        let warm = &counts[steps_per_epoch + 1..];
+        let made = warm.last().unwrap() - warm[0];
+        assert_eq!(made, 0, "{task}: {} warm steps made {made} heap allocations", warm.len());
+    }
+}

@@ -149,6 +149,7 @@ impl Layer {
     pub fn outputs(&self, inputs: usize) -> usize {
         match self {
             Layer::Dense(d) => d.outputs,
+            Layer::Residual(r) => r.projection.as_ref().map_or(inputs, |p| p.outputs),
             Layer::Module(m) => m.outputs(inputs),
             _ => inputs,
         }
