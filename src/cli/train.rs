@@ -251,7 +251,11 @@ fn train(a: &TrainArgs, data: Dataset, loaded: Option<&SavedParams>) -> Result<O
     if train.is_empty() {
         return Err(Failure::Usage(format!("{name}: no sample left for training")));
     }
-    let task = kind.task_for(&train.y, BinaryLoss::Stable).map_err(|e| Failure::Usage(format!("{name}: {e}")))?;
+    // Every target must fit the task (rows numbered as in the data), and the training
+    // split must hold every class.
+    let fit_task = |y| kind.task_for(y, BinaryLoss::Stable).map_err(|e| Failure::Usage(format!("{name}: {e}")));
+    fit_task(&data.y)?;
+    let task = fit_task(&train.y)?;
     if let Task::MultiClass { classes } = task {
         // A test label the training data never showed is a class the model lacks.
         if let Some(&l) = test.y.data().iter().find(|&&l| l >= classes as f64) {

@@ -42,14 +42,23 @@ impl Softmax {
         let (x, y) = (x.data(), out.data_mut());
         for k in 0..count {
             let at = |i: usize| k * start + i * stride;
-            let lse = logsumexp(len, |i| x[at(i)]);
+            let lse = || logsumexp(len, |i| x[at(i)]);
             match self {
-                // e^(x - lse)
-                Softmax::Softmax => (0..len).for_each(|i| y[at(i)] = (x[at(i)] - lse).exp()),
+                // e^(x - max) / Σ e^(x - max): exact where the terms are, unlike
+                // e^(x - lse), whose lse is rounded at the logits' magnitude
+                Softmax::Softmax => {
+                    let m = (0..len).map(|i| x[at(i)]).fold(f64::NEG_INFINITY, f64::max);
+                    (0..len).for_each(|i| y[at(i)] = (x[at(i)] - m).exp());
+                    let total: f64 = (0..len).map(|i| y[at(i)]).sum();
+                    (0..len).for_each(|i| y[at(i)] /= total);
+                }
                 // x - lse
-                Softmax::LogSoftmax => (0..len).for_each(|i| y[at(i)] = x[at(i)] - lse),
+                Softmax::LogSoftmax => {
+                    let lse = lse();
+                    (0..len).for_each(|i| y[at(i)] = x[at(i)] - lse);
+                }
                 // lse
-                Softmax::LogSumExp => y[k] = lse,
+                Softmax::LogSumExp => y[k] = lse(),
             }
         }
     }
