@@ -172,14 +172,16 @@ impl InitGradients {
             BinaryLoss::Stable => json!({ "name": "bce_with_logits" }),
             BinaryLoss::Clipped { eps } => json!({ "name": "binary_cross_entropy", "eps": eps }),
         };
-        let x: Vec<&[f64]> = (0..self.data.len()).map(|i| self.data.x.row(i)).collect();
+        let rows = |d: &Dataset| -> Vec<Vec<f64>> { (0..d.len()).map(|i| d.x.row(i).to_vec()).collect() };
+        let (_, test) = experiment::moons(&self.setup, self.seed);
         json!({
             "format": "tapegrad-grads/1",
             "init": self.init.to_string(),
             "output_init": self.setup.output_init.to_string(),
             "seed": self.seed,
-            "x": x,
+            "x": rows(&self.data),
             "y": self.data.y.data(),
+            "test": { "x": rows(&test), "y": test.y.data() },
             "model": { "layers": sizes, "activations": activations, "loss": loss },
             "parameters": tensors(|p| &p.value),
             "gradients": tensors(|p| &p.grad),
