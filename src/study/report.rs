@@ -22,7 +22,10 @@ enum Block {
     Heading(String),
     Paragraph(String),
     Code(String),
-    Table { header: Vec<String>, rows: Vec<Vec<String>> },
+    Table {
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
     /// Figures shown side by side, each a caption and an inline SVG.
     Figures(Vec<(String, String)>),
 }
