@@ -46,6 +46,12 @@ pub use ops::CustomOp;
 pub use tape::{Anomaly, Gradients, Tape, Var};
 pub use tensor::Tensor;
 
+/// The `rand` crate this one is built on, so that a closure initializer can draw from a
+/// [`init::SeededRng`] with tapegrad as its only dependency.
+pub use rand;
+/// The `rand_distr` crate this one is built on (`StandardNormal`, `Uniform`, ...).
+pub use rand_distr;
+
 #[doc = include_str!("../docs/guide.md")]
 #[cfg(doctest)]
 pub struct GuideDoctests;

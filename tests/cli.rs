@@ -54,6 +54,12 @@ fn bad_arguments_exit_with_code_2_and_say_why() {
     rejects(&["train", "--data", "/nonexistent/data.csv", "--out", &out], "/nonexistent/data.csv: cannot read");
     rejects(&["compare", "--init", "he,nope", "--out", &out], "unknown initializer `nope`");
     rejects(&["dataset", "digits", "--seed", "3"], "digits is a fixed data set; --n, --noise, --seed");
+    // A data set with an empty class, which `train` would reject.
+    rejects(&["dataset", "moons", "--n", "0"], "--n 0: a data set needs at least 2 samples");
+    rejects(&["dataset", "circles", "--n", "1"], "--n 1: a data set needs at least 2 samples");
+    let two = tapegrad(&["dataset", "moons", "--n", "2"]);
+    assert!(two.status.success());
+    assert_eq!(String::from_utf8_lossy(&two.stdout).lines().count(), 3, "a header and one point of each class");
 
     let bad = write(dir.path(), "bad.csv", "x1,x2,label\n1,2,0\n1,two,1\n");
     rejects(&["train", "--data", &bad, "--out", &out], "bad.csv: line 3, column 2: `two` is not a number");

@@ -114,6 +114,29 @@ fn json_holds_every_run() {
     }
 }
 
+/// What `--json` prints as the loss is a `--loss` setting that gives the same run.
+#[test]
+fn the_loss_printed_in_json_is_accepted_back_by_loss() {
+    let out = temp_dir("loss");
+    let run = |loss: &str| -> serde_json::Value {
+        let args = ["--epochs", "5", "--init", "normal:10", "--json", "--loss", loss, "--out", out.to_str().unwrap()];
+        let result = tapegrad(&args);
+        assert!(result.status.success(), "--loss {loss}: {}", String::from_utf8_lossy(&result.stderr));
+        serde_json::from_slice(&result.stdout).unwrap()
+    };
+    for loss in ["clipped", "clipped:0.001", "stable"] {
+        let first = run(loss);
+        let printed = first["loss"].as_str().unwrap().to_string();
+        let again = run(&printed);
+        assert_eq!(again["loss"], first["loss"], "--loss {printed}");
+        assert_eq!(again["runs"][0]["costs"], first["runs"][0]["costs"], "--loss {printed}");
+    }
+    assert_eq!(run("clipped")["loss"], "clipped:0.00001");
+    let bad = tapegrad(&["--loss", "clipped:0", "--out", out.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`0` is not a finite number greater than 0"));
+}
+
 #[test]
 fn dataset_writes_csv() {
     let result = tapegrad(&["dataset", "circles", "--n", "10", "--noise", "0.1", "--seed", "3", "--factor", "0.5"]);

@@ -144,6 +144,12 @@ fn json_gradients_match_an_independent_computation() {
     let doc = check(&["grads", "--init", "he"], "he");
     assert_eq!(doc["model"]["layers"], serde_json::json!([2, 12, 6, 1]));
     assert_eq!(doc["x"].as_array().unwrap().len(), 400);
+    // The seed's test set rides along, for training elsewhere from the same data: 100
+    // points, balanced, and not the first 100 training points.
+    let test_x = doc["test"]["x"].as_array().unwrap();
+    assert_eq!(test_x.len(), 100);
+    assert_eq!(floats(&doc["test"]["y"]).iter().sum::<f64>(), 50.0);
+    assert_ne!(test_x[0], doc["x"][0]);
     assert!(floats(&doc["gradients"][0]["values"]).iter().any(|&g| g != 0.0), "a real check, not zeros against zeros");
     check(&["grads", "--init", "normal:10", "--seed", "3"], "normal10");
     check(&["grads", "--init", "xavier_uniform", "--loss", "clipped", "--output-init", "he"], "clipped");

@@ -39,6 +39,18 @@ fn assert_well_formed(html: &str) {
     assert!(stack.is_empty(), "unclosed: {stack:?}");
 }
 
+/// The figure captions of each `<div class="figures">` grid of the page, in order.
+fn figure_rows(dir: &Path) -> Vec<Vec<String>> {
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    html.split("<div class=\"figures\">")
+        .skip(1)
+        .map(|grid| {
+            let grid = &grid[..grid.find("</div>").expect("the grid is closed")];
+            grid.split("<figcaption>").skip(1).map(|c| c[..c.find("</figcaption>").unwrap()].to_string()).collect()
+        })
+        .collect()
+}
+
 fn svgs(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -85,6 +97,16 @@ fn compare_writes_a_page_with_every_figure_and_its_diagnostics() {
     );
     // cost curves, 2 decision boundaries, 2 diagnostics plots per initializer
     check_page(&dir, 1 + 2 + 4, &["--epochs 300", "Seed 7.", "<td>zeros</td>", "Cost log (seed 7)", "Diagnostics"]);
+    // One row per kind of figure, the initializers side by side in it.
+    assert_eq!(
+        figure_rows(&dir),
+        [
+            vec!["cost_curves.svg"],
+            vec!["boundary_zeros.svg", "boundary_he.svg"],
+            vec!["diagnostics_grad_norm_zeros.svg", "diagnostics_grad_norm_he.svg"],
+            vec!["diagnostics_act_std_zeros.svg", "diagnostics_act_std_he.svg"],
+        ]
+    );
     // The zero-initialized network stays one unit per layer: 12 hidden units, 1 distinct.
     assert!(stdout.contains("== diagnostics: hidden init zeros, seed 7 =="), "{stdout}");
     let zeros_block = stdout.split("== diagnostics: hidden init zeros").nth(1).unwrap();
@@ -101,6 +123,7 @@ fn depth_writes_a_page_with_its_figures_and_training_table() {
     );
     assert!(stdout.contains("training on make_moons"));
     check_page(&dir, 3, &["depth --layers 4", "Seeds: 0.", "<td>normal:0.01</td>", "30 epochs of gradient descent"]);
+    assert_eq!(figure_rows(&dir), [vec!["depth_rms.svg", "depth_grad.svg"], vec!["depth_train_costs.svg"]]);
 }
 
 #[test]
@@ -127,4 +150,5 @@ fn train_writes_a_page_with_its_settings_results_and_figures() {
     );
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(html.contains("<tr><td>29</td>"), "the last epoch's cost is logged");
+    assert_eq!(figure_rows(&out), [vec!["cost_curve.svg", "decision_boundary.svg"]]);
 }

@@ -38,7 +38,7 @@ pub(crate) struct CompareArgs {
     /// Learning rate of gradient descent.
     #[arg(long, default_value = "0.01", value_parser = parse_positive)]
     lr: f64,
-    /// Loss form: `stable` (bce_with_logits) or `clipped` (the classic experiment's, eps 1e-5).
+    /// Loss form: `stable` (bce_with_logits) or `clipped[:EPS]` (the classic experiment's, eps 1e-5).
     #[arg(long, default_value = "stable", value_parser = parse_loss)]
     loss: BinaryLoss,
     /// Print the cost every this many epochs (and at the last one).
@@ -103,6 +103,7 @@ pub(crate) fn run(a: CompareArgs) -> CliResult {
     } else {
         print_report(&a, &runs, wall);
     }
+    // Rows of figures: the cost curves, then one row per kind with a figure per initializer.
     let mut figures = write_figures(&out, &a, &runs).map_err(figure_error(&out))?;
     if !diagnostics.is_empty() {
         if !a.json {
@@ -241,23 +242,25 @@ fn to_json(a: &CompareArgs, runs: &[Run]) -> serde_json::Value {
     })
 }
 
-/// Writes the cost curves and decision boundaries; returns the files written.
+/// Writes the cost curves and decision boundaries; returns the files written, the cost
+/// curves in a row of their own and the decision boundaries in another.
 fn write_figures(
     out: &std::path::Path,
     a: &CompareArgs,
     runs: &[Run],
-) -> Result<Vec<PathBuf>, Box<dyn std::error::Error>> {
+) -> Result<Vec<Vec<PathBuf>>, Box<dyn std::error::Error>> {
     let firsts: Vec<&Run> = runs.iter().filter(|r| r.seed == a.seed).collect();
     let curves: Vec<(String, &[f64])> = firsts.iter().map(|r| (r.init.to_string(), &r.history.costs[..])).collect();
-    let mut files = vec![out.join("cost_curves.svg")];
-    plots::cost_curves(&files[0], "Cost during training", &curves)?;
+    let costs = out.join("cost_curves.svg");
+    plots::cost_curves(&costs, "Cost during training", &curves)?;
+    let mut boundaries = Vec::new();
     let setup = Setup::default();
     for r in firsts {
         let (train, _) = experiment::moons(&Setup { n_test: 0, ..setup }, r.seed);
         let title = format!("hidden init {} — train {:.1} %", r.init, 100.0 * r.train.accuracy);
         let path = out.join(format!("boundary_{}.svg", file_stem(&r.init.to_string())));
         plots::decision_boundary(&path, &title, &r.model, &train)?;
-        files.push(path);
+        boundaries.push(path);
     }
-    Ok(files)
+    Ok(vec![vec![costs], boundaries])
 }

@@ -39,6 +39,14 @@ pub(crate) struct DatasetArgs {
 }
 
 pub(crate) fn run(a: DatasetArgs) -> CliResult {
+    // Half the points (rounded down) are class 0 and the rest class 1: fewer than two
+    // leaves a class empty, and `train` rejects a file with a single class.
+    if a.n < 2 {
+        return Err(Failure::Usage(format!(
+            "--n {}: a data set needs at least 2 samples, one of each class (half the samples are class 0)",
+            a.n
+        )));
+    }
     check_size("--n × 2 (the features)", &[a.n, 2], MAX_ELEMENTS)?;
     let mut rng = seeded_rng(a.seed, streams::DATA);
     let noise = Noise { std: a.noise, shuffle: !a.no_shuffle };

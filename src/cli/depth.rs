@@ -270,12 +270,14 @@ fn to_json(a: &DepthArgs, runs: &[DepthRun], trained: Option<&[TrainOutcome]>) -
     })
 }
 
+/// Writes the signal figures (a row, side by side) and the training costs (a row of its
+/// own); returns the files written.
 fn write_figures(
     out: &Path,
     a: &DepthArgs,
     runs: &[DepthRun],
     trained: Option<&[TrainOutcome]>,
-) -> Result<Vec<PathBuf>, Box<dyn std::error::Error>> {
+) -> Result<Vec<Vec<PathBuf>>, Box<dyn std::error::Error>> {
     let over_layers = |f: &dyn Fn(&depth::LayerSignal) -> f64| -> Vec<Series> {
         a.init
             .iter()
@@ -299,13 +301,13 @@ fn write_figures(
     let grad = out.join("depth_grad.svg");
     let title = format!("Back-propagated gradient norm per layer ({what})");
     plots::line_chart(&grad, &title, "layer", "‖∂L/∂h‖", Scale::Log, &over_layers(&|l| l.grad_norm))?;
-    let mut files = vec![rms, grad];
+    let mut files = vec![vec![rms, grad]];
     if let Some(t) = trained {
         let curves: Vec<(String, &[f64])> =
             t.iter().filter(|t| t.seed == a.seed).map(|t| (t.init.to_string(), &t.costs[..])).collect();
         let path = out.join("depth_train_costs.svg");
         plots::cost_curves(&path, &format!("Training on make_moons ({what})"), &curves)?;
-        files.push(path);
+        files.push(vec![path]);
     }
     Ok(files)
 }
@@ -316,7 +318,7 @@ fn write_page(
     seeds: &[u64],
     rows: &[Vec<String>],
     trained: Option<&[TrainOutcome]>,
-    figures: &[PathBuf],
+    figures: &[Vec<PathBuf>],
 ) -> Result<PathBuf, Failure> {
     let seeds_line = format!("Seeds: {}.", seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", "));
     let mut report = page::start("tapegrad depth: the signal through a deep plain network", &seeds_line);

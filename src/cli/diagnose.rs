@@ -54,9 +54,10 @@ pub(crate) fn print(runs: &[(&Run, &[Record])], log_every: usize) {
 }
 
 /// Writes, per run, the weight gradient norm and the activation std of each layer over
-/// epochs; returns the files written.
-pub(crate) fn plot(out: &Path, runs: &[(&Run, &[Record])]) -> Result<Vec<PathBuf>, Box<dyn std::error::Error>> {
-    let mut files = Vec::new();
+/// epochs; returns the files written, the gradient norms of every run in one row and
+/// the activation stds in another.
+pub(crate) fn plot(out: &Path, runs: &[(&Run, &[Record])]) -> Result<Vec<Vec<PathBuf>>, Box<dyn std::error::Error>> {
+    let (mut grad_files, mut std_files) = (Vec::new(), Vec::new());
     for (run, records) in runs {
         let stem = file_stem(&run.init.to_string());
         let layers = records.first().map_or(0, |r| r.layers.len());
@@ -73,12 +74,12 @@ pub(crate) fn plot(out: &Path, runs: &[(&Run, &[Record])]) -> Result<Vec<PathBuf
         let path = out.join(format!("diagnostics_grad_norm_{stem}.svg"));
         let title = format!("‖∇W‖ per layer, hidden init {}{note}", run.init);
         plots::line_chart(&path, &title, "epoch", "weight gradient norm", Scale::Log, &grads)?;
-        files.push(path);
+        grad_files.push(path);
         let path = out.join(format!("diagnostics_act_std_{stem}.svg"));
         let title = format!("activation std per layer, hidden init {}", run.init);
         let stds = series(&|r, l| r.layers[l].activation_std);
         plots::line_chart(&path, &title, "epoch", "activation std", Scale::Linear, &stds)?;
-        files.push(path);
+        std_files.push(path);
     }
-    Ok(files)
+    Ok(vec![grad_files, std_files])
 }

@@ -23,7 +23,7 @@ pub(crate) struct GradsArgs {
     /// Seed of the data and the weights.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Loss form: `stable` (bce_with_logits) or `clipped` (the classic experiment's, eps 1e-5).
+    /// Loss form: `stable` (bce_with_logits) or `clipped[:EPS]` (the classic experiment's, eps 1e-5).
     #[arg(long, default_value = "stable", value_parser = parse_loss)]
     loss: BinaryLoss,
     /// Also write the data, model, parameters, gradients and loss as JSON to this file.

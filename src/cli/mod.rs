@@ -95,13 +95,10 @@ pub(crate) fn parse_activation(s: &str) -> Result<Activation, String> {
     s.parse()
 }
 
-/// Parses `stable` or `clipped` (the classic experiment's clipped loss, eps 1e-5).
+/// Parses `stable` or `clipped[:EPS]` (the classic experiment's clipped loss, eps 1e-5
+/// unless given).
 pub(crate) fn parse_loss(s: &str) -> Result<BinaryLoss, String> {
-    match s {
-        "stable" => Ok(BinaryLoss::Stable),
-        "clipped" => Ok(BinaryLoss::REFERENCE_CLIPPED),
-        _ => Err(format!("unknown loss `{s}`; valid: stable, clipped")),
-    }
+    s.parse()
 }
 
 /// Parses a positive, finite number.

@@ -23,7 +23,8 @@ pub(crate) struct ComparePage<'a> {
     pub(crate) log_every: usize,
     pub(crate) runs: &'a [Run],
     pub(crate) diagnostics: &'a [(&'a Run, &'a [Record])],
-    pub(crate) figures: &'a [PathBuf],
+    /// Rows of figures (see [`finish`]).
+    pub(crate) figures: &'a [Vec<PathBuf>],
     pub(crate) wall: f64,
 }
 
@@ -34,17 +35,22 @@ pub(crate) fn start(title: &str, seeds: &str) -> Report {
     report
 }
 
-/// Inlines `figures`, writes `index.html` into `out` and returns its path.
-pub(crate) fn finish(out: &Path, mut report: Report, figures: &[PathBuf]) -> Result<PathBuf, Failure> {
+/// Inlines `figures`, each group side by side in a grid that wraps (such as one figure
+/// per initializer), writes `index.html` into `out` and returns its path.
+pub(crate) fn finish(out: &Path, mut report: Report, figures: &[Vec<PathBuf>]) -> Result<PathBuf, Failure> {
     report.heading("Figures");
-    if figures.is_empty() {
+    if figures.iter().all(Vec::is_empty) {
         report.paragraph("No figures in this run.");
     }
-    for path in figures {
-        let svg = std::fs::read_to_string(path)
-            .map_err(|e| Failure::Runtime(format!("reading figure {}: {e}", path.display())))?;
-        let name = path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
-        report.figure(name, &svg);
+    for group in figures.iter().filter(|g| !g.is_empty()) {
+        let mut svgs = Vec::with_capacity(group.len());
+        for path in group {
+            let svg = std::fs::read_to_string(path)
+                .map_err(|e| Failure::Runtime(format!("reading figure {}: {e}", path.display())))?;
+            let name = path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
+            svgs.push((name, svg));
+        }
+        report.figures(svgs.iter().map(|(name, svg)| (name.as_str(), svg.as_str())));
     }
     let path = out.join("index.html");
     std::fs::write(&path, report.to_html())

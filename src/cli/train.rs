@@ -192,7 +192,7 @@ pub(crate) fn run(a: TrainArgs) -> CliResult {
         print_report(&a, &o);
     }
     let figures = write_figures(&out, &a, &o).map_err(figure_error(&out))?;
-    let index = write_page(&out, &a, &o, &figures)?;
+    let index = write_page(&out, &a, &o, std::slice::from_ref(&figures))?;
     if !a.json {
         println!("figures and {} written to {}", index.display(), out.display());
         if let Some(path) = &a.save {
@@ -460,7 +460,8 @@ fn print_report(a: &TrainArgs, o: &Outcome) {
 }
 
 /// Writes the run's `index.html`: what the terminal report shows, and the figures.
-fn write_page(out: &Path, a: &TrainArgs, o: &Outcome, figures: &[PathBuf]) -> Result<PathBuf, Failure> {
+/// The cost curve and the decision boundary sit side by side.
+fn write_page(out: &Path, a: &TrainArgs, o: &Outcome, figures: &[Vec<PathBuf>]) -> Result<PathBuf, Failure> {
     let mut report = page::start("tapegrad train: a classifier on your own data", &format!("Seed {}.", a.seed));
     report.heading("Settings");
     for line in settings(a, o) {

@@ -106,10 +106,32 @@ impl BinaryLoss {
 }
 
 impl fmt::Display for BinaryLoss {
+    /// `stable` or `clipped:EPS`, the form [`BinaryLoss::from_str`] reads back.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BinaryLoss::Stable => write!(f, "stable"),
             BinaryLoss::Clipped { eps } => write!(f, "clipped:{eps}"),
+        }
+    }
+}
+
+impl FromStr for BinaryLoss {
+    type Err = String;
+
+    /// `stable` or `clipped[:EPS]` (EPS defaults to the classic experiment's 1e-5 and must
+    /// be a finite number greater than 0); what [`BinaryLoss`]'s `Display` prints parses
+    /// back to the same loss.
+    fn from_str(s: &str) -> Result<BinaryLoss, String> {
+        let s = s.trim().to_ascii_lowercase();
+        let (name, arg) = s.split_once(':').map_or((s.as_str(), None), |(n, a)| (n, Some(a)));
+        match (name, arg) {
+            ("stable", None) => Ok(BinaryLoss::Stable),
+            ("clipped", None) => Ok(BinaryLoss::REFERENCE_CLIPPED),
+            ("clipped", Some(eps)) => match eps.parse::<f64>() {
+                Ok(eps) if eps.is_finite() && eps > 0.0 => Ok(BinaryLoss::Clipped { eps }),
+                _ => Err(format!("loss `{s}`: `{eps}` is not a finite number greater than 0")),
+            },
+            _ => Err(format!("unknown loss `{s}`; valid: stable, clipped[:EPS]")),
         }
     }
 }
@@ -377,5 +399,24 @@ impl Sequential {
     pub fn predict(&self, x: &Tensor) -> Tensor {
         let tape = Tape::new();
         self.task.predict(self.forward(&tape, tape.constant_from(x))).value()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_printed_loss_parses_back_to_itself() {
+        let losses = [BinaryLoss::Stable, BinaryLoss::REFERENCE_CLIPPED, BinaryLoss::Clipped { eps: 0.1 + 0.2 }];
+        for loss in losses {
+            assert_eq!(loss.to_string().parse::<BinaryLoss>(), Ok(loss), "{loss}");
+        }
+        assert_eq!(BinaryLoss::REFERENCE_CLIPPED.to_string(), "clipped:0.00001");
+        assert_eq!("clipped".parse::<BinaryLoss>(), Ok(BinaryLoss::REFERENCE_CLIPPED));
+        assert_eq!("clipped:1e-3".parse::<BinaryLoss>(), Ok(BinaryLoss::Clipped { eps: 1e-3 }));
+        for bad in ["clipped:0", "clipped:-1", "clipped:inf", "clipped:x", "stable:1", "exact"] {
+            assert!(bad.parse::<BinaryLoss>().is_err(), "{bad}");
+        }
     }
 }

@@ -174,14 +174,16 @@ impl InitGradients {
             Task::MultiClass { .. } => json!({ "name": "cross_entropy" }),
             Task::Regression => json!({ "name": "mse" }),
         };
-        let x: Vec<&[f64]> = (0..self.data.len()).map(|i| self.data.x.row(i)).collect();
+        let rows = |d: &Dataset| -> Vec<Vec<f64>> { (0..d.len()).map(|i| d.x.row(i).to_vec()).collect() };
+        let (_, test) = experiment::moons(&self.setup, self.seed);
         json!({
             "format": "tapegrad-grads/1",
             "init": self.init.to_string(),
             "output_init": self.setup.output_init.to_string(),
             "seed": self.seed,
-            "x": x,
+            "x": rows(&self.data),
             "y": self.data.y.data(),
+            "test": { "x": rows(&test), "y": test.y.data() },
             "model": { "layers": sizes, "activations": activations, "loss": loss },
             "parameters": tensors(|p| &p.value),
             "gradients": tensors(|p| &p.grad),

@@ -1,6 +1,7 @@
 //! A run's report as one self-contained HTML page: headings, paragraphs, tables,
 //! preformatted logs and SVG figures inlined (no scripts, styles or images fetched from
-//! anywhere), so a run's output folder can be shared as it is.
+//! anywhere), so a run's output folder can be shared as it is. Figures added together
+//! sit side by side in a grid that wraps to the width of the window.
 //!
 //! ```
 //! use tapegrad::study::report::Report;
@@ -21,8 +22,12 @@ enum Block {
     Heading(String),
     Paragraph(String),
     Code(String),
-    Table { header: Vec<String>, rows: Vec<Vec<String>> },
-    Figure { caption: String, svg: String },
+    Table {
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
+    /// Figures shown side by side, each a caption and an inline SVG.
+    Figures(Vec<(String, String)>),
 }
 
 /// A page under construction; [`Report::to_html`] renders it.
@@ -30,13 +35,13 @@ enum Block {
 pub struct Report {
     title: String,
     blocks: Vec<Block>,
-    figures: usize,
+    figure_count: usize,
 }
 
 impl Report {
     /// An empty page with a title.
     pub fn new(title: impl Into<String>) -> Report {
-        Report { title: title.into(), blocks: Vec::new(), figures: 0 }
+        Report { title: title.into(), blocks: Vec::new(), figure_count: 0 }
     }
 
     /// Adds a section heading.
@@ -65,17 +70,27 @@ impl Report {
     }
 
     /// Adds an SVG figure, inlined (an XML declaration or doctype before `<svg` is
-    /// dropped).
+    /// dropped), on a row of its own.
     pub fn figure(&mut self, caption: impl Into<String>, svg: &str) -> &mut Report {
-        let svg = svg.find("<svg").map_or(svg, |i| &svg[i..]).trim_end().to_string();
-        self.blocks.push(Block::Figure { caption: caption.into(), svg });
-        self.figures += 1;
+        self.figures([(caption, svg)])
+    }
+
+    /// Adds figures side by side, in a grid that wraps onto more rows when the window is
+    /// too narrow for them (such as one figure per initializer); each is inlined as
+    /// [`Report::figure`] inlines one.
+    pub fn figures<'s, C: Into<String>>(&mut self, figures: impl IntoIterator<Item = (C, &'s str)>) -> &mut Report {
+        let figures: Vec<(String, String)> = figures
+            .into_iter()
+            .map(|(caption, svg)| (caption.into(), svg.find("<svg").map_or(svg, |i| &svg[i..]).trim_end().to_string()))
+            .collect();
+        self.figure_count += figures.len();
+        self.blocks.push(Block::Figures(figures));
         self
     }
 
     /// Number of figures added.
     pub fn figure_count(&self) -> usize {
-        self.figures
+        self.figure_count
     }
 
     /// The page as an HTML5 document.
@@ -108,8 +123,13 @@ impl Report {
                     }
                     out.push_str("</tbody>\n</table>\n");
                 }
-                Block::Figure { caption, svg } => {
-                    writeln!(out, "<figure>\n{svg}\n<figcaption>{}</figcaption>\n</figure>", escape(caption)).unwrap()
+                Block::Figures(figures) => {
+                    out.push_str("<div class=\"figures\">\n");
+                    for (caption, svg) in figures {
+                        writeln!(out, "<figure>\n{svg}\n<figcaption>{}</figcaption>\n</figure>", escape(caption))
+                            .unwrap();
+                    }
+                    out.push_str("</div>\n");
                 }
             }
         }
@@ -118,9 +138,13 @@ impl Report {
     }
 }
 
-const STYLE: &str = "body{font-family:sans-serif;max-width:900px;margin:2em auto;padding:0 1em}\
+/// Figures of a row share it in columns at least 360 px wide (fewer columns, more rows,
+/// in a narrower window); an SVG shrinks to its column but never grows past its own size.
+const STYLE: &str = "body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}\
 table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.2em .6em;text-align:right}\
-pre{background:#f4f4f4;padding:.6em;overflow-x:auto}figure{margin:1em 0}svg{max-width:100%;height:auto}";
+pre{background:#f4f4f4;padding:.6em;overflow-x:auto}\
+.figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,360px),1fr));gap:1em;margin:1em 0}\
+figure{margin:0}svg{max-width:100%;height:auto}";
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -172,5 +196,20 @@ mod tests {
         assert!(!html.contains("<?xml"));
         assert!(html.contains("<figure>\n<svg width=\"1\"></svg>\n<figcaption>f</figcaption>"));
         assert_eq!(page.figure_count(), 1);
+    }
+
+    #[test]
+    fn figures_added_together_share_one_grid() {
+        let mut page = Report::new("t");
+        page.figure("wide", "<svg id=\"w\"></svg>");
+        page.figures([("a", "<svg id=\"a\"></svg>"), ("b", "<svg id=\"b\"></svg>")]);
+        let html = page.to_html();
+        assert_eq!(page.figure_count(), 3);
+        assert_eq!(html.matches("<div class=\"figures\">").count(), 2, "one grid per call");
+        let second = &html[html.rfind("<div class=\"figures\">").unwrap()..];
+        let grid = &second[..second.find("</div>").unwrap()];
+        assert_eq!(grid.matches("<figure>").count(), 2, "a and b side by side: {grid}");
+        assert!(grid.contains("<figcaption>a</figcaption>") && grid.contains("<figcaption>b</figcaption>"));
+        assert!(html.contains(".figures{display:grid;"), "the grid is styled in the page itself");
     }
 }
