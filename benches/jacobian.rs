@@ -82,7 +82,8 @@ fn batched(net: &Net, x: &Tensor, eye: &Tensor, tape: &mut Tape) -> Tensor {
 fn bench(c: &mut Criterion) {
     let net = Net::new();
     let x = input();
-    let eye = Tensor::from_vec(WIDTH, WIDTH, (0..WIDTH * WIDTH).map(|i| (i / WIDTH == i % WIDTH) as u8 as f64).collect());
+    let eye =
+        Tensor::from_vec(WIDTH, WIDTH, (0..WIDTH * WIDTH).map(|i| (i / WIDTH == i % WIDTH) as u8 as f64).collect());
     let mut tape = Tape::new();
 
     let a = per_row(&net, &x, &mut tape);
@@ -98,9 +99,7 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10).warm_up_time(Duration::from_secs(2)).measurement_time(Duration::from_secs(15));
     group.bench_function("per-row backward_with", |bch| bch.iter(|| black_box(per_row(&net, &x, &mut tape))));
     group.bench_function("batched copies", |bch| bch.iter(|| black_box(batched(&net, &x, &eye, &mut tape))));
-    group.bench_function("tapegrad::jacobian", |bch| {
-        bch.iter(|| black_box(tapegrad::jacobian(|v| net.apply(v), &x)))
-    });
+    group.bench_function("tapegrad::jacobian", |bch| bch.iter(|| black_box(tapegrad::jacobian(|v| net.apply(v), &x))));
     group.finish();
 }
 

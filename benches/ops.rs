@@ -78,8 +78,13 @@ fn bench(c: &mut Criterion) {
 
 /// One new op, forward+backward, at every shape in `shapes`; `op` gets the leaves of
 /// `inputs(shape)`.
-fn bench_new<F>(c: &mut Criterion, name: &str, shapes: &[(usize, usize)], inputs: fn((usize, usize)) -> Vec<Tensor>, op: F)
-where
+fn bench_new<F>(
+    c: &mut Criterion,
+    name: &str,
+    shapes: &[(usize, usize)],
+    inputs: fn((usize, usize)) -> Vec<Tensor>,
+    op: F,
+) where
     F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
 {
     let mut group = c.benchmark_group(format!("new ops/{name}"));

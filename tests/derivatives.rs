@@ -5,12 +5,16 @@
 //! would) passes gradcheck, is differentiated inside `jacobian`, and appears by its name
 //! in the graph export and in the anomaly report.
 
+use tapegrad::CustomOp;
 use tapegrad::gradcheck::gradcheck;
 use tapegrad::prelude::*;
-use tapegrad::CustomOp;
 
 fn sample(rows: usize, cols: usize, seed: u64) -> Tensor {
-    Tensor::from_vec(rows, cols, (0..rows * cols).map(|i| 1.9 * ((i as f64 + 1.0) * 1.37 + seed as f64 * 2.71).sin()).collect())
+    Tensor::from_vec(
+        rows,
+        cols,
+        (0..rows * cols).map(|i| 1.9 * ((i as f64 + 1.0) * 1.37 + seed as f64 * 2.71).sin()).collect(),
+    )
 }
 
 fn assert_close(got: &Tensor, want: &Tensor, tol: f64, what: &str) {
@@ -107,7 +111,11 @@ struct Mlp {
 impl Mlp {
     fn new() -> Mlp {
         let dims = [3, 5, 4, 2];
-        let layers = dims.windows(2).enumerate().map(|(k, d)| (sample(d[0], d[1], 10 + k as u64).map(|w| w * 0.6), sample(1, d[1], 20 + k as u64))).collect();
+        let layers = dims
+            .windows(2)
+            .enumerate()
+            .map(|(k, d)| (sample(d[0], d[1], 10 + k as u64).map(|w| w * 0.6), sample(1, d[1], 20 + k as u64)))
+            .collect();
         Mlp { layers }
     }
 
@@ -134,7 +142,11 @@ fn jacobian_of_a_tanh_network_agrees_with_finite_differences_and_per_row_vjps() 
 fn jacobian_of_functions_that_mix_rows() {
     let x = sample(2, 3, 6);
     agrees_three_ways("Gram matrix", |x| x.matmul(x.t()).tanh(), &x);
-    agrees_three_ways("softmax down the columns and a variance", |x| Var::concat(&[x.softmax(0), x.var_axis(0)], 0), &x);
+    agrees_three_ways(
+        "softmax down the columns and a variance",
+        |x| Var::concat(&[x.softmax(0), x.var_axis(0)], 0),
+        &x,
+    );
     agrees_three_ways("log_softmax of a reshape", |x| x.reshape(3, 2).log_softmax(1) * x.sum(), &x);
     agrees_three_ways("max along rows, sliced", |x| (x.max_axis(0) * x.slice_rows(1..2)).sqrt_abs(), &x);
 }
@@ -179,7 +191,11 @@ impl CustomOp for NaiveSoftplus {
         inputs[0].map(|x| (1.0 + x.exp()).ln())
     }
     fn backward(&self, _: usize, inputs: &[&Tensor], _: &Tensor, grad: &Tensor) -> Tensor {
-        Tensor::from_vec(grad.rows(), grad.cols(), grad.data().iter().zip(inputs[0].data()).map(|(g, x)| g / (1.0 + (-x).exp())).collect())
+        Tensor::from_vec(
+            grad.rows(),
+            grad.cols(),
+            grad.data().iter().zip(inputs[0].data()).map(|(g, x)| g / (1.0 + (-x).exp())).collect(),
+        )
     }
 }
 
@@ -219,7 +235,11 @@ fn a_custom_softplus_matches_its_formula_and_passes_gradcheck() {
         (h * h.tanh()).log_softmax(1)
     })
     .unwrap();
-    agrees_three_ways("softplus network", |x| Var::custom(&SOFTPLUS, &[x.matmul(x.t())]).sum_axis(0), &sample(2, 3, 10));
+    agrees_three_ways(
+        "softplus network",
+        |x| Var::custom(&SOFTPLUS, &[x.matmul(x.t())]).sum_axis(0),
+        &sample(2, 3, 10),
+    );
 }
 
 #[test]

@@ -96,7 +96,11 @@ fn max_axis_gives_the_gradient_to_the_first_maximal_element_at_a_tie() {
 fn softmax_family_matches_hand_computed_values() {
     let (l2, l3) = (2f64.ln(), 3f64.ln());
     let x = Tensor::from_rows(&[[0.0, l2, l3], [1.0, 1.0, 1.0]]);
-    close(value(&x, |v| v.softmax(1)).data(), &[1.0 / 6.0, 2.0 / 6.0, 3.0 / 6.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0], 1e-15);
+    close(
+        value(&x, |v| v.softmax(1)).data(),
+        &[1.0 / 6.0, 2.0 / 6.0, 3.0 / 6.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0],
+        1e-15,
+    );
     let lse = value(&x, |v| v.logsumexp(1));
     assert_eq!(lse.shape(), (2, 1), "logsumexp keeps the axis as length 1");
     close(lse.data(), &[6f64.ln(), 1.0 + l3], 1e-15);
@@ -105,7 +109,11 @@ fn softmax_family_matches_hand_computed_values() {
     let s0 = value(&x, |v| v.softmax(0));
     assert_eq!(s0.shape(), (2, 3));
     let e = std::f64::consts::E;
-    close(s0.data(), &[1.0 / (1.0 + e), 2.0 / (2.0 + e), 3.0 / (3.0 + e), e / (1.0 + e), e / (2.0 + e), e / (3.0 + e)], 1e-15);
+    close(
+        s0.data(),
+        &[1.0 / (1.0 + e), 2.0 / (2.0 + e), 3.0 / (3.0 + e), e / (1.0 + e), e / (2.0 + e), e / (3.0 + e)],
+        1e-15,
+    );
     assert_eq!(value(&x, |v| v.logsumexp(0)).shape(), (1, 3));
     // log_softmax is ln(softmax), and logsumexp is x - log_softmax.
     let y = sample(3, 4, 2);
@@ -159,7 +167,11 @@ fn softmax_family_is_finite_at_logits_of_plus_minus_1000() {
             let v = tape.leaf_from(&x);
             let y = f(v, axis);
             assert!(y.value().is_finite(), "{name} along {axis}: {:?}", y.value());
-            let seed = Tensor::from_vec(y.shape().0, y.shape().1, (0..y.with_value(Tensor::len)).map(|i| 1.0 + i as f64).collect());
+            let seed = Tensor::from_vec(
+                y.shape().0,
+                y.shape().1,
+                (0..y.with_value(Tensor::len)).map(|i| 1.0 + i as f64).collect(),
+            );
             assert!(y.backward_with(&seed).wrt(v).is_finite(), "{name} along {axis}: non-finite gradient");
             check(&format!("{name} along {axis} at ±1000"), &[x.clone()], |v| f(v[0], axis));
         }

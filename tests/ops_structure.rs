@@ -15,7 +15,11 @@ fn check(what: &str, inputs: &[Tensor], f: impl for<'t> Fn(&[Var<'t>]) -> Var<'t
 }
 
 fn sample(rows: usize, cols: usize, seed: u64) -> Tensor {
-    Tensor::from_vec(rows, cols, (0..rows * cols).map(|i| 1.9 * ((i as f64 + 1.0) * 1.37 + seed as f64 * 2.71).sin()).collect())
+    Tensor::from_vec(
+        rows,
+        cols,
+        (0..rows * cols).map(|i| 1.9 * ((i as f64 + 1.0) * 1.37 + seed as f64 * 2.71).sin()).collect(),
+    )
 }
 
 /// 1 2 3 / 4 5 6 / 7 8 9 / 10 11 12
@@ -52,7 +56,9 @@ fn concat_joins_like_numpy_and_splits_the_gradient_back() {
     assert_eq!(tape.len() - before, 3, "four parts are three pairwise joins");
     assert_eq!(Var::concat(&[a], 1).index(), a.index(), "one part is itself");
 
-    check("concat along 0", &[sample(2, 3, 1), sample(1, 3, 2), sample(3, 3, 3)], |v| Var::concat(&[v[0], v[1], v[2]], 0));
+    check("concat along 0", &[sample(2, 3, 1), sample(1, 3, 2), sample(3, 3, 3)], |v| {
+        Var::concat(&[v[0], v[1], v[2]], 0)
+    });
     check("concat along 1", &[sample(2, 1, 1), sample(2, 3, 2)], |v| Var::concat(&[v[0], v[1]], 1));
 }
 
@@ -83,7 +89,10 @@ fn gather_rows_accumulates_repeated_rows_and_zeros_unused_ones() {
     let tape = Tape::new();
     let table = tape.leaf(counting());
     let picked = table.gather_rows(&[3, 1, 3, 3]);
-    assert_eq!(picked.value(), Tensor::from_rows(&[[10.0, 11.0, 12.0], [4.0, 5.0, 6.0], [10.0, 11.0, 12.0], [10.0, 11.0, 12.0]]));
+    assert_eq!(
+        picked.value(),
+        Tensor::from_rows(&[[10.0, 11.0, 12.0], [4.0, 5.0, 6.0], [10.0, 11.0, 12.0], [10.0, 11.0, 12.0]])
+    );
     let seed = Tensor::from_vec(4, 3, (1..=12).map(f64::from).collect());
     let g = picked.backward_with(&seed);
     // Row 3 gathered three times (seed rows 0, 2, 3), row 1 once, rows 0 and 2 never.

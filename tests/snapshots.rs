@@ -162,7 +162,10 @@ fn axis_reductions_gradients() {
         let x = v[0];
         let (a, c) = (x.max_axis(1), x.mean_axis(1));
         let (b, d) = (x.var_axis(0), x.sum_axis(0));
-        (((a - c) * (b + d)).sum(), vec![("max_axis(x, 1)", a), ("mean_axis(x, 1)", c), ("var_axis(x, 0)", b), ("sum_axis(x, 0)", d)])
+        (
+            ((a - c) * (b + d)).sum(),
+            vec![("max_axis(x, 1)", a), ("mean_axis(x, 1)", c), ("var_axis(x, 0)", b), ("sum_axis(x, 0)", d)],
+        )
     });
     assert_snapshot!(text);
 }
@@ -175,7 +178,15 @@ fn softmax_family_gradients() {
         let ce = z.cross_entropy(&[3, 0, 1]);
         let (p, lse, ls) = (z.softmax(0), z.logsumexp(1), z.log_softmax(0));
         let loss = ce + (p * z).sum() * 0.5 + lse.mean() + ls.sum() * 0.1;
-        (loss, vec![("cross_entropy(z, [3, 0, 1])", ce), ("softmax(z, 0)", p), ("logsumexp(z, 1)", lse), ("log_softmax(z, 0)", ls)])
+        (
+            loss,
+            vec![
+                ("cross_entropy(z, [3, 0, 1])", ce),
+                ("softmax(z, 0)", p),
+                ("logsumexp(z, 1)", lse),
+                ("log_softmax(z, 0)", ls),
+            ],
+        )
     });
     assert_snapshot!(text);
 }
