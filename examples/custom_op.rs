@@ -47,7 +47,7 @@ fn gelu_from_ops(x: Var<'_>) -> Var<'_> {
 fn main() {
     // 1. The derivative against central finite differences, alone and inside a graph.
     let x0 = Tensor::from_rows(&[[-3.0, -1.0, -0.1, 0.2], [0.7, 1.5, 4.0, -0.5]]);
-    gradcheck(&[x0.clone()], |v| Var::custom(&GELU, &[v[0]])).expect("gelu's derivative");
+    gradcheck(std::slice::from_ref(&x0), |v| Var::custom(&GELU, &[v[0]])).expect("gelu's derivative");
     let w0 = Tensor::from_rows(&[[0.5, -1.0], [1.5, 0.3], [-0.7, 0.8], [0.2, 0.1]]);
     gradcheck(&[x0.clone(), w0], |v| Var::custom(&GELU, &[v[0]]).matmul(v[1]).softmax(1)).expect("gelu in a graph");
     println!("gradcheck: gelu's derivative agrees with finite differences");
