@@ -9,6 +9,16 @@
 //! binary_cross_entropy sees probabilities in [0.05, 0.95]. The shifts that do this, and
 //! a rescaling that keeps values below 50, are decided once at the unperturbed inputs and
 //! then replayed as fixed constants, so the function gradcheck differentiates is smooth.
+//!
+//! The ops beyond the reference network are drawn too: reductions along an axis, the
+//! softmax family, cross-entropy on labels, abs, sqrt, square, clamp, maximum, minimum,
+//! slices, concatenation, gathered rows, reshape and a custom op (softplus). They are kept
+//! from their kinks the same way: abs sees no value within 0.05 of 0, clamp none within
+//! 0.05 of either bound, maximum and minimum no pair of operands within 0.05 of each
+//! other, sqrt sees `x·x + 0.5`; a `max_axis` whose lane has its two largest values within
+//! 0.01 of each other is recorded as `mean_axis` instead (decided once, like the shifts).
+//! `detach` is left out: finite differences see through it by construction (it is checked
+//! against a constant of the same value in tests/ops_structure.rs).
 
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -35,8 +45,26 @@ enum Step {
     /// `+ - * /` of a node and an `f64`, the node on the left or on the right.
     Scalar(u8, Index, f64, bool),
     MatMul(Index, Index),
-    /// bce_with_logits, binary_cross_entropy, mse, softmax_cross_entropy (0..4).
+    /// bce_with_logits, binary_cross_entropy, mse, softmax_cross_entropy, cross_entropy
+    /// on labels (0..5).
     Loss(u8, Index),
+    /// sum_axis, mean_axis, max_axis, var_axis (0..4) along an axis.
+    Reduce(u8, Index, usize),
+    /// softmax, log_softmax, logsumexp (0..3) along an axis.
+    Softmax(u8, Index, usize),
+    /// abs, sqrt, square, clamp, softplus (a custom op) (0..5).
+    Elementwise(u8, Index),
+    /// maximum (true) or minimum of two nodes, broadcasting.
+    MaxMin(bool, Index, Index),
+    /// Rows (0) or columns (1) from the first index, as many as the second allows.
+    Slice(usize, Index, Index, Index),
+    /// Two nodes joined along an axis (the first with itself if the shapes do not fit;
+    /// the first alone if the result would pass 36 elements).
+    Concat(usize, Index, Index),
+    /// Rows of a node picked by up to four indices (repeats allowed).
+    Gather(Index, Vec<Index>),
+    /// Reshape to the transposed shape (false) or to one row (true).
+    Reshape(Index, bool),
 }
 
 /// A random graph: its leaves (the inputs gradcheck perturbs), then its steps.
@@ -63,7 +91,15 @@ fn step() -> impl Strategy<Value = Step> {
         3 => (0..5u8, i(), i()).prop_map(|(op, a, b)| Step::Binary(op, a, b)),
         1 => (0..4u8, i(), -2.0..2.0f64, any::<bool>()).prop_map(|(op, a, s, left)| Step::Scalar(op, a, s, left)),
         2 => (i(), i()).prop_map(|(a, b)| Step::MatMul(a, b)),
-        1 => (0..4u8, i()).prop_map(|(l, a)| Step::Loss(l, a)),
+        1 => (0..5u8, i()).prop_map(|(l, a)| Step::Loss(l, a)),
+        2 => (0..4u8, i(), 0..2usize).prop_map(|(r, a, axis)| Step::Reduce(r, a, axis)),
+        2 => (0..3u8, i(), 0..2usize).prop_map(|(s, a, axis)| Step::Softmax(s, a, axis)),
+        2 => (0..5u8, i()).prop_map(|(e, a)| Step::Elementwise(e, a)),
+        1 => (any::<bool>(), i(), i()).prop_map(|(hi, a, b)| Step::MaxMin(hi, a, b)),
+        1 => (0..2usize, i(), i(), i()).prop_map(|(axis, a, s, n)| Step::Slice(axis, a, s, n)),
+        1 => (0..2usize, i(), i()).prop_map(|(axis, a, b)| Step::Concat(axis, a, b)),
+        1 => (i(), prop::collection::vec(i(), 1..=4)).prop_map(|(a, rows)| Step::Gather(a, rows)),
+        1 => (i(), any::<bool>()).prop_map(|(a, flat)| Step::Reshape(a, flat)),
     ]
 }
 
@@ -95,8 +131,10 @@ struct Plan {
     recording: bool,
     shifts: Vec<Tensor>,
     scales: Vec<f64>,
+    choices: Vec<bool>,
     next_shift: usize,
     next_scale: usize,
+    next_choice: usize,
 }
 
 impl Plan {
@@ -128,8 +166,28 @@ impl Plan {
         self.scales[self.next_scale - 1]
     }
 
+    /// Whether every lane of `x` along `axis` has its largest value at least 0.01
+    /// above the next (so `max_axis` is smooth around it).
+    fn clear_max(&mut self, x: Var<'_>, axis: usize) -> bool {
+        if self.recording {
+            let v = x.value();
+            let (r, c) = v.shape();
+            let lanes: Vec<Vec<f64>> = match axis {
+                0 => (0..c).map(|j| (0..r).map(|i| v.get(i, j)).collect()).collect(),
+                _ => (0..r).map(|i| v.row(i).to_vec()).collect(),
+            };
+            let clear = lanes.into_iter().all(|mut lane| {
+                lane.sort_by(|a, b| b.total_cmp(a));
+                lane.len() < 2 || lane[0] - lane[1] >= 0.01
+            });
+            self.choices.push(clear);
+        }
+        self.next_choice += 1;
+        self.choices[self.next_choice - 1]
+    }
+
     fn replay(&self) -> Plan {
-        Plan { recording: false, next_shift: 0, next_scale: 0, ..self.clone() }
+        Plan { recording: false, next_shift: 0, next_scale: 0, next_choice: 0, ..self.clone() }
     }
 }
 
@@ -164,6 +222,27 @@ fn soft_targets((r, c): (usize, usize)) -> Tensor {
 }
 
 /// Records the graph on the tape of `leaves` and returns its last node.
+/// ln(1 + e^x) as a custom op, so custom ops take part in random graphs too.
+struct Softplus;
+
+impl tapegrad::CustomOp for Softplus {
+    fn name(&self) -> &'static str {
+        "softplus"
+    }
+    fn forward(&self, x: &[&Tensor]) -> Tensor {
+        x[0].map(|x| x.max(0.0) + (-x.abs()).exp().ln_1p())
+    }
+    fn backward(&self, _: usize, x: &[&Tensor], _: &Tensor, g: &Tensor) -> Tensor {
+        let d = g.data().iter().zip(x[0].data()).map(|(g, x)| g / (1.0 + (-x).exp())).collect();
+        Tensor::from_vec(g.rows(), g.cols(), d)
+    }
+}
+
+static SOFTPLUS: Softplus = Softplus;
+
+/// Clamp's bounds in random graphs.
+const CLAMP: (f64, f64) = (-0.5, 0.7);
+
 fn build<'t>(graph: &Graph, leaves: &[Var<'t>], plan: &mut Plan) -> Var<'t> {
     let tape = leaves[0].tape();
     let mut nodes: Vec<Var<'t>> = leaves.to_vec();
@@ -231,8 +310,76 @@ fn build<'t>(graph: &Graph, leaves: &[Var<'t>], plan: &mut Plan) -> Var<'t> {
                     0 => x.bce_with_logits(&binary_targets(x.shape())),
                     1 => (x.sigmoid() * 0.9 + 0.05).binary_cross_entropy(&binary_targets(x.shape()), 1e-12),
                     2 => x.mse(&soft_targets(x.shape())),
-                    _ => x.softmax_cross_entropy(&soft_targets(x.shape())),
+                    3 => x.softmax_cross_entropy(&soft_targets(x.shape())),
+                    _ => {
+                        let (r, c) = x.shape();
+                        x.cross_entropy(&(0..r).map(|i| (i * 7 + 3) % c).collect::<Vec<_>>())
+                    }
                 }
+            }
+            Step::Reduce(r, a, axis) => {
+                let x = pick(a);
+                match r {
+                    0 => x.sum_axis(*axis),
+                    1 => x.mean_axis(*axis),
+                    2 if plan.clear_max(x, *axis) => x.max_axis(*axis),
+                    2 => x.mean_axis(*axis),
+                    _ => x.var_axis(*axis),
+                }
+            }
+            Step::Softmax(k, a, axis) => {
+                let x = pick(a);
+                match k {
+                    0 => x.softmax(*axis),
+                    1 => x.log_softmax(*axis),
+                    _ => x.logsumexp(*axis),
+                }
+            }
+            Step::Elementwise(e, a) => {
+                let x = pick(a);
+                match e {
+                    0 => (x + tape.constant(plan.shift(x))).abs(),
+                    1 => positive(x).sqrt(),
+                    2 => x.square(),
+                    3 => {
+                        let x = x + tape.constant(plan.shift(x - CLAMP.0));
+                        let x = x + tape.constant(plan.shift(x - CLAMP.1));
+                        x.clamp(CLAMP.0, CLAMP.1)
+                    }
+                    _ => Var::custom(&SOFTPLUS, &[x]),
+                }
+            }
+            Step::MaxMin(hi, a, b) => {
+                let (a, b) = (pick(a), pick(b));
+                let b = if broadcasts(a.shape(), b.shape()) { b } else { b.mean() };
+                // a + shift(a - b) has the broadcast shape and stays 0.05 from b.
+                let a = a + tape.constant(plan.shift(a - b));
+                if *hi { a.maximum(b) } else { a.minimum(b) }
+            }
+            Step::Slice(axis, a, start, count) => {
+                let x = pick(a);
+                let len = if *axis == 0 { x.shape().0 } else { x.shape().1 };
+                let from = start.index(len);
+                let to = from + 1 + count.index(len - from);
+                if *axis == 0 { x.slice_rows(from..to) } else { x.slice_cols(from..to) }
+            }
+            Step::Concat(axis, a, b) => {
+                let (a, b) = (pick(a), pick(b));
+                let fits = if *axis == 0 { a.shape().1 == b.shape().1 } else { a.shape().0 == b.shape().0 };
+                let b = if fits { b } else { a };
+                // Bounded, so that repeated joins do not make gradcheck slow.
+                let small = a.with_value(Tensor::len) + b.with_value(Tensor::len) <= 36;
+                if small { Var::concat(&[a, b], *axis) } else { a }
+            }
+            Step::Gather(a, rows) => {
+                let x = pick(a);
+                let picked: Vec<usize> = rows.iter().map(|i| i.index(x.shape().0)).collect();
+                x.gather_rows(&picked)
+            }
+            Step::Reshape(a, flat) => {
+                let x = pick(a);
+                let (r, c) = x.shape();
+                if *flat { x.reshape(1, r * c) } else { x.reshape(c, r) }
             }
         };
         let s = plan.scale(y);

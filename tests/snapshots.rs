@@ -1,8 +1,10 @@
-//! Pins the gradients of three reference expressions as text snapshots (through
+//! Pins the gradients of reference expressions as text snapshots (through
 //! `tapegrad::snapshot::format_gradients`), so any change in a derivative shows up as a
-//! readable diff: the README's expression, a small two-layer network with a loss, and a
-//! broadcast bias. Each test also gradchecks the same function, so what is pinned has
-//! been verified against finite differences, never only recorded.
+//! readable diff: the README's expression, a small two-layer network with a loss, a
+//! broadcast bias, and one expression per family of the ops beyond the reference
+//! network (axis reductions, the softmax family, structure ops, elementwise ops). Each
+//! test also gradchecks the same function, so what is pinned has been verified against
+//! finite differences, never only recorded.
 
 use insta::assert_snapshot;
 use tapegrad::gradcheck::gradcheck;
@@ -127,4 +129,96 @@ fn broadcast_bias_gradient_is_the_column_sums() {
     assert_eq!(grads.wrt(bv).shape(), (1, 4));
 
     assert_snapshot!(format_gradients([("dL/dz", grads.wrt(z)), ("W", grads.wrt(wv)), ("b", grads.wrt(bv))]));
+}
+
+/// Distinct values, no two in a row or a column equal, none within 0.1 of 0 or ±1.
+fn family_input() -> Tensor {
+    Tensor::from_rows(&[[0.5, -1.2, 1.5, 2.0], [-0.5, 0.25, 0.9, -2.0], [1.25, 0.75, -1.5, 0.3]])
+}
+
+/// Records `f` at `inputs` and formats its values (`named` picks them out) and the loss's
+/// gradient with respect to every input, after gradchecking it.
+fn family_snapshot<F>(inputs: &[Tensor], names: &[&str], f: F) -> String
+where
+    F: for<'t> Fn(&[Var<'t>]) -> (Var<'t>, Vec<(&'static str, Var<'t>)>),
+{
+    check(inputs, |v| f(v).0);
+    let tape = Tape::new();
+    let v: Vec<Var<'_>> = inputs.iter().map(|t| tape.leaf_from(t)).collect();
+    let (loss, parts) = f(&v);
+    let grads = loss.backward();
+    let values: Vec<(String, Tensor)> = parts.iter().map(|(n, p)| (n.to_string(), p.value())).collect();
+    let mut named: Vec<(String, &Tensor)> = values.iter().map(|(n, t)| (n.clone(), t)).collect();
+    let loss_value = loss.value();
+    named.push(("loss".to_string(), &loss_value));
+    named.extend(names.iter().zip(&v).map(|(n, &x)| (format!("d loss/d {n}"), grads.wrt(x))));
+    format_gradients(named)
+}
+
+/// `Σ (max_axis(x, 1) - mean_axis(x, 1)) · (var_axis(x, 0) + sum_axis(x, 0))`.
+#[test]
+fn axis_reductions_gradients() {
+    let text = family_snapshot(&[family_input()], &["x"], |v| {
+        let x = v[0];
+        let (a, c) = (x.max_axis(1), x.mean_axis(1));
+        let (b, d) = (x.var_axis(0), x.sum_axis(0));
+        (
+            ((a - c) * (b + d)).sum(),
+            vec![("max_axis(x, 1)", a), ("mean_axis(x, 1)", c), ("var_axis(x, 0)", b), ("sum_axis(x, 0)", d)],
+        )
+    });
+    assert_snapshot!(text);
+}
+
+/// `cross_entropy(z, [3, 0, 1]) + ½ Σ softmax(z, 0)·z + mean(logsumexp(z, 1)) + Σ log_softmax(z, 0) / 10`.
+#[test]
+fn softmax_family_gradients() {
+    let text = family_snapshot(&[family_input()], &["z"], |v| {
+        let z = v[0];
+        let ce = z.cross_entropy(&[3, 0, 1]);
+        let (p, lse, ls) = (z.softmax(0), z.logsumexp(1), z.log_softmax(0));
+        let loss = ce + (p * z).sum() * 0.5 + lse.mean() + ls.sum() * 0.1;
+        (
+            loss,
+            vec![
+                ("cross_entropy(z, [3, 0, 1])", ce),
+                ("softmax(z, 0)", p),
+                ("logsumexp(z, 1)", lse),
+                ("log_softmax(z, 0)", ls),
+            ],
+        )
+    });
+    assert_snapshot!(text);
+}
+
+/// `Σ W ⊙ concat([gather_rows(E, [1, 3, 1]) ⊙ x[:, 1..3], reshape(x[0..1, :], 2, 2)], 0)`
+/// for a fixed 5x2 `W`: linear in each input, so every gradient entry is a sum of
+/// products that can be read off by hand.
+#[test]
+fn structure_ops_gradients() {
+    let table = Tensor::from_rows(&[[0.1, 0.2], [0.3, -0.4], [0.5, 0.6], [-0.7, 0.8]]);
+    let w = Tensor::from_rows(&[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [-1.0, -2.0], [0.5, 0.25]]);
+    let text = family_snapshot(&[family_input(), table], &["x", "E"], |v| {
+        let (x, e) = (v[0], v[1]);
+        let g = e.gather_rows(&[1, 3, 1]);
+        let s = x.slice_cols(1..3);
+        let r = x.slice_rows(0..1).reshape(2, 2);
+        let c = Var::concat(&[g * s, r], 0);
+        ((c * x.tape().constant(w.clone())).sum(), vec![("gather_rows(E, [1, 3, 1])", g), ("concat", c)])
+    });
+    assert_snapshot!(text);
+}
+
+/// `Σ |x|·y² + sqrt(x² + 0.1) + clamp(x, -1, 1)·y + maximum(x, y) - minimum(x, y/2)`,
+/// `y` a 1x4 row broadcast over `x`'s rows; no element at a kink, a bound or a tie.
+#[test]
+fn elementwise_ops_gradients() {
+    let y = Tensor::from_rows(&[[0.4, -0.2, 1.0, -1.0]]);
+    let text = family_snapshot(&[family_input(), y], &["x", "y"], |v| {
+        let (x, y) = (v[0], v[1]);
+        let (c, hi, lo) = (x.clamp(-1.0, 1.0), x.maximum(y), x.minimum(y * 0.5));
+        let loss = (x.abs() * y.square() + (x.square() + 0.1).sqrt() + c * y + hi - lo).sum();
+        (loss, vec![("clamp(x, -1, 1)", c), ("maximum(x, y)", hi), ("minimum(x, y/2)", lo)])
+    });
+    assert_snapshot!(text);
 }

@@ -42,23 +42,26 @@ impl Softmax {
         let (x, y) = (x.data(), out.data_mut());
         for k in 0..count {
             let at = |i: usize| k * start + i * stride;
-            let lse = || logsumexp(len, |i| x[at(i)]);
+            // Relative to the lane's maximum m, so that at large |x| no rounding of a
+            // number near |x| (as `x - lse` would carry) enters the result.
+            let m = (0..len).map(|i| x[at(i)]).fold(f64::NEG_INFINITY, f64::max);
             match self {
-                // e^(x - max) / Σ e^(x - max): exact where the terms are, unlike
-                // e^(x - lse), whose lse is rounded at the logits' magnitude
+                // e^(x - m) / Σ e^(x - m)
                 Softmax::Softmax => {
-                    let m = (0..len).map(|i| x[at(i)]).fold(f64::NEG_INFINITY, f64::max);
-                    (0..len).for_each(|i| y[at(i)] = (x[at(i)] - m).exp());
-                    let total: f64 = (0..len).map(|i| y[at(i)]).sum();
+                    let mut total = 0.0;
+                    for i in 0..len {
+                        y[at(i)] = (x[at(i)] - m).exp();
+                        total += y[at(i)];
+                    }
                     (0..len).for_each(|i| y[at(i)] /= total);
                 }
-                // x - lse
+                // (x - m) - ln Σ e^(x - m)
                 Softmax::LogSoftmax => {
-                    let lse = lse();
-                    (0..len).for_each(|i| y[at(i)] = x[at(i)] - lse);
+                    let ln_total = (0..len).map(|i| (x[at(i)] - m).exp()).sum::<f64>().ln();
+                    (0..len).for_each(|i| y[at(i)] = (x[at(i)] - m) - ln_total);
                 }
                 // lse
-                Softmax::LogSumExp => y[k] = lse(),
+                Softmax::LogSumExp => y[k] = logsumexp(len, |i| x[at(i)]),
             }
         }
     }
