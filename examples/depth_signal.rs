@@ -21,7 +21,7 @@ fn measure(model: &Sequential, x: &Tensor) -> Vec<(f64, f64)> {
     let params = model.params.leaves(&tape);
     let mut h = tape.constant(x.clone());
     let mut outputs = Vec::new();
-    for layer in model.layers() {
+    for layer in model.dense_layers() {
         h = layer.forward(&params, h);
         outputs.push(h);
     }

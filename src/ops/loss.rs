@@ -169,12 +169,11 @@ impl Loss {
             Loss::CrossEntropy => {
                 let lse = saved.expect("cross_entropy: the forward pass kept the log-sum-exps").data();
                 let (r, c) = z.shape();
-                for i in 0..r {
-                    let label = t.data()[i] as usize;
+                for (i, (&lse, &label)) in lse.iter().zip(t.data()).enumerate() {
                     let dr = &mut dz.data_mut()[i * c..(i + 1) * c];
                     for (j, (d, &z)) in dr.iter_mut().zip(z.row(i)).enumerate() {
-                        let hit = if j == label { 1.0 } else { 0.0 };
-                        acc.put(d, g * ((z - lse[i]).exp() - hit) / r as f64);
+                        let hit = if j == label as usize { 1.0 } else { 0.0 };
+                        acc.put(d, g * ((z - lse).exp() - hit) / r as f64);
                     }
                 }
             }
@@ -211,13 +210,9 @@ fn each<'a>(z: &'a [f64], t: &'a [f64], term: impl Fn(f64, f64) -> f64) -> impl 
     }
 }
 
-/// `ln Σ e^x`, shifted by the maximum so that no term overflows.
+/// `ln Σ e^x` over a row, shifted by its maximum so that no term overflows.
 fn logsumexp(x: &[f64]) -> f64 {
-    let m = x.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
-    if m.is_infinite() {
-        return m;
-    }
-    m + x.iter().map(|&v| (v - m).exp()).sum::<f64>().ln()
+    super::softmax::logsumexp(x.len(), |i| x[i])
 }
 
 impl<'t> Var<'t> {

@@ -27,7 +27,7 @@ pub(crate) use custom::Custom;
 pub use custom::CustomOp;
 pub(crate) use loss::Loss;
 pub(crate) use reduce::Reduce;
-pub(crate) use softmax::Softmax;
+pub(crate) use softmax::SoftmaxFamily;
 pub(crate) use structure::Structure;
 pub(crate) use unary::Unary;
 
@@ -131,7 +131,7 @@ pub(crate) enum Op {
     /// A reduction along an axis.
     Reduce(Reduce, Axis),
     /// The softmax family along an axis.
-    Softmax(Softmax, Axis),
+    Softmax(SoftmaxFamily, Axis),
     /// `x` clamped to `[lo, hi]`.
     Clamp(f64, f64),
     /// Slices, concatenation, gathering rows, reshape, detach.

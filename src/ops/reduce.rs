@@ -73,10 +73,10 @@ impl Reduce {
             Reduce::Var => {
                 let means = saved.expect("var_axis: the tape keeps each lane's mean");
                 means.reshape_for_write(r, c);
-                for k in 0..count {
+                for (k, (v, mean)) in out.iter_mut().zip(means.data_mut()).enumerate() {
                     let m = lane(k).sum::<f64>() / len as f64;
-                    means.data_mut()[k] = m;
-                    out[k] = lane(k).map(|x| (x - m) * (x - m)).sum::<f64>() / len as f64;
+                    *mean = m;
+                    *v = lane(k).map(|x| (x - m) * (x - m)).sum::<f64>() / len as f64;
                 }
             }
         }

@@ -9,16 +9,17 @@ use super::{Accumulate, Axis, Op};
 
 /// An op of the softmax family.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Softmax {
+pub(crate) enum SoftmaxFamily {
     Softmax,
     LogSoftmax,
     /// `ln Σ e^x` per lane; the axis stays, of length 1.
     LogSumExp,
 }
 
-/// `ln Σ e^x` over a lane given by `at`, shifted by its maximum.
+/// `ln Σ e^x` over a lane given by `at`, shifted by its maximum (the losses on logits
+/// use it too).
 #[inline(always)]
-fn logsumexp(len: usize, at: impl Fn(usize) -> f64) -> f64 {
+pub(crate) fn logsumexp(len: usize, at: impl Fn(usize) -> f64) -> f64 {
     let m = (0..len).map(&at).fold(f64::NEG_INFINITY, f64::max);
     if m.is_infinite() {
         return m;
@@ -26,18 +27,18 @@ fn logsumexp(len: usize, at: impl Fn(usize) -> f64) -> f64 {
     m + (0..len).map(|i| (at(i) - m).exp()).sum::<f64>().ln()
 }
 
-impl Softmax {
+impl SoftmaxFamily {
     pub(crate) fn name(self) -> &'static str {
         match self {
-            Softmax::Softmax => "softmax",
-            Softmax::LogSoftmax => "log_softmax",
-            Softmax::LogSumExp => "logsumexp",
+            SoftmaxFamily::Softmax => "softmax",
+            SoftmaxFamily::LogSoftmax => "log_softmax",
+            SoftmaxFamily::LogSumExp => "logsumexp",
         }
     }
 
     pub(crate) fn forward(self, axis: Axis, x: &Tensor, out: &mut Tensor) {
         let (count, len, start, stride) = axis.lanes(x.shape());
-        let (r, c) = if self == Softmax::LogSumExp { axis.reduced(x.shape()) } else { x.shape() };
+        let (r, c) = if self == SoftmaxFamily::LogSumExp { axis.reduced(x.shape()) } else { x.shape() };
         out.reshape_for_write(r, c);
         let (x, y) = (x.data(), out.data_mut());
         for k in 0..count {
@@ -47,7 +48,7 @@ impl Softmax {
             let m = (0..len).map(|i| x[at(i)]).fold(f64::NEG_INFINITY, f64::max);
             match self {
                 // e^(x - m) / Σ e^(x - m)
-                Softmax::Softmax => {
+                SoftmaxFamily::Softmax => {
                     let mut total = 0.0;
                     for i in 0..len {
                         y[at(i)] = (x[at(i)] - m).exp();
@@ -56,12 +57,12 @@ impl Softmax {
                     (0..len).for_each(|i| y[at(i)] /= total);
                 }
                 // (x - m) - ln Σ e^(x - m)
-                Softmax::LogSoftmax => {
+                SoftmaxFamily::LogSoftmax => {
                     let ln_total = (0..len).map(|i| (x[at(i)] - m).exp()).sum::<f64>().ln();
                     (0..len).for_each(|i| y[at(i)] = (x[at(i)] - m) - ln_total);
                 }
                 // lse
-                Softmax::LogSumExp => y[k] = logsumexp(len, |i| x[at(i)]),
+                SoftmaxFamily::LogSumExp => y[k] = logsumexp(len, |i| x[at(i)]),
             }
         }
     }
@@ -73,24 +74,26 @@ impl Softmax {
             let at = |i: usize| k * start + i * stride;
             match self {
                 // ∂/∂x_i = y_i (g_i - Σ_j g_j y_j)
-                Softmax::Softmax => {
+                SoftmaxFamily::Softmax => {
                     let dot: f64 = (0..len).map(|j| g[at(j)] * y[at(j)]).sum();
                     (0..len).for_each(|i| acc.put(&mut d[at(i)], y[at(i)] * (g[at(i)] - dot)));
                 }
                 // ∂/∂x_i = g_i - e^(y_i) Σ_j g_j
-                Softmax::LogSoftmax => {
+                SoftmaxFamily::LogSoftmax => {
                     let total: f64 = (0..len).map(|j| g[at(j)]).sum();
                     (0..len).for_each(|i| acc.put(&mut d[at(i)], g[at(i)] - y[at(i)].exp() * total));
                 }
                 // ∂/∂x_i = g · e^(x_i - lse)
-                Softmax::LogSumExp => (0..len).for_each(|i| acc.put(&mut d[at(i)], g[k] * (x[at(i)] - y[k]).exp())),
+                SoftmaxFamily::LogSumExp => {
+                    (0..len).for_each(|i| acc.put(&mut d[at(i)], g[k] * (x[at(i)] - y[k]).exp()))
+                }
             }
         }
     }
 }
 
 impl<'t> Var<'t> {
-    fn softmax_family(self, s: Softmax, axis: usize) -> Var<'t> {
+    fn softmax_family(self, s: SoftmaxFamily, axis: usize) -> Var<'t> {
         self.apply(Op::Softmax(s, Axis::of(s.name(), axis)), &[])
     }
 
@@ -107,7 +110,7 @@ impl<'t> Var<'t> {
     /// # Panics
     /// If `axis` is not 0 or 1.
     pub fn softmax(self, axis: usize) -> Var<'t> {
-        self.softmax_family(Softmax::Softmax, axis)
+        self.softmax_family(SoftmaxFamily::Softmax, axis)
     }
 
     /// `x - logsumexp(x)` along `axis`: the logarithm of [`Var::softmax`], without the
@@ -116,7 +119,7 @@ impl<'t> Var<'t> {
     /// # Panics
     /// If `axis` is not 0 or 1.
     pub fn log_softmax(self, axis: usize) -> Var<'t> {
-        self.softmax_family(Softmax::LogSoftmax, axis)
+        self.softmax_family(SoftmaxFamily::LogSoftmax, axis)
     }
 
     /// `ln Σ e^x` along `axis`, keeping the axis as length 1: `(1, cols)` for axis 0,
@@ -132,6 +135,6 @@ impl<'t> Var<'t> {
     /// # Panics
     /// If `axis` is not 0 or 1.
     pub fn logsumexp(self, axis: usize) -> Var<'t> {
-        self.softmax_family(Softmax::LogSumExp, axis)
+        self.softmax_family(SoftmaxFamily::LogSumExp, axis)
     }
 }

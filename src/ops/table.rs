@@ -6,7 +6,7 @@ use crate::gradcheck::gradcheck;
 use crate::tape::Var;
 use crate::tensor::Tensor;
 
-use super::{Axis, Binary, Custom, CustomOp, Loss, Op, Reduce, Softmax, Structure, Unary};
+use super::{Axis, Binary, Custom, CustomOp, Loss, Op, Reduce, SoftmaxFamily, Structure, Unary};
 
 /// A `rows x cols` tensor of unequal values in about (-2, 2), at least 0.1 from zero,
 /// with no two equal (so maxima, kinks and clamp bounds are not hit by accident).
@@ -59,7 +59,9 @@ fn all_ops() -> Vec<Op> {
     ops.extend([Binary::Add, Binary::Sub, Binary::Mul, Binary::Div, Binary::Max, Binary::Min].map(Op::Binary));
     for axis in [Axis::Rows, Axis::Cols] {
         ops.extend([Reduce::Sum, Reduce::Mean, Reduce::Max, Reduce::Var].map(|r| Op::Reduce(r, axis)));
-        ops.extend([Softmax::Softmax, Softmax::LogSoftmax, Softmax::LogSumExp].map(|s| Op::Softmax(s, axis)));
+        ops.extend(
+            [SoftmaxFamily::Softmax, SoftmaxFamily::LogSoftmax, SoftmaxFamily::LogSumExp].map(|s| Op::Softmax(s, axis)),
+        );
         ops.push(Op::Structure(Structure::Slice { axis, start: 1, end: 3 }));
         ops.push(Op::Structure(Structure::Concat(axis)));
     }
@@ -104,7 +106,7 @@ fn check_op(op: Op) {
             Reduce::Sum | Reduce::Mean | Reduce::Max | Reduce::Var => unary(t(3, 4, 1)),
         },
         Op::Softmax(s, _) => match s {
-            Softmax::Softmax | Softmax::LogSoftmax | Softmax::LogSumExp => unary(t(3, 4, 1)),
+            SoftmaxFamily::Softmax | SoftmaxFamily::LogSoftmax | SoftmaxFamily::LogSumExp => unary(t(3, 4, 1)),
         },
         Op::Clamp(..) => unary(t(3, 4, 1)),
         Op::Structure(s) => match s {
