@@ -414,7 +414,8 @@ mod tests {
 
     #[test]
     fn specs_parse_and_print_back() {
-        let specs = ["zeros", "constant:0.5", "normal:10", "uniform:0.1", "truncated_normal:2", "he", "variance_scaling:1.76"];
+        let specs =
+            ["zeros", "constant:0.5", "normal:10", "uniform:0.1", "truncated_normal:2", "he", "variance_scaling:1.76"];
         for spec in specs {
             let init: Init = spec.parse().unwrap();
             assert_eq!(init.to_string().parse::<Init>().unwrap(), init, "{spec}");

@@ -184,15 +184,20 @@ pub fn heatmap(path: &Path, h: &Heatmap<'_>) -> PlotResult {
     let (dx, dy) = (half(h.xs), half(h.ys));
     let (x0, x1) = (h.xs[0] - dx, h.xs[h.xs.len() - 1] + dx);
     let (y0, y1) = (h.ys[0] - dy, h.ys[h.ys.len() - 1] + dy);
-    let logs: Vec<f64> = h.values.iter().map(|v| if *v > 0.0 && v.is_finite() { v.log10() } else { f64::NAN }).collect();
-    let (mut lo, mut hi) = logs.iter().filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let logs: Vec<f64> =
+        h.values.iter().map(|v| if *v > 0.0 && v.is_finite() { v.log10() } else { f64::NAN }).collect();
+    let (mut lo, mut hi) = logs
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     if !lo.is_finite() {
         (lo, hi) = (0.0, 1.0);
     }
     if hi <= lo {
         hi = lo + 1.0;
     }
-    let color = |v: f64| if v.is_finite() { ViridisRGB::get_color_normalized(v, lo, hi) } else { RGBColor(200, 200, 200) };
+    let color =
+        |v: f64| if v.is_finite() { ViridisRGB::get_color_normalized(v, lo, hi) } else { RGBColor(200, 200, 200) };
 
     let root = SVGBackend::new(path, (860, 600)).into_drawing_area();
     root.fill(&WHITE)?;

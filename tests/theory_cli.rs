@@ -79,7 +79,8 @@ fn measured_length_and_correlation_follow_the_theory() {
 fn theory_prints_the_fixed_point_and_finds_the_critical_line() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("t").display().to_string();
-    let v = json(&tapegrad(&["theory", "--activation", "tanh", "--sw2", "1.5", "--sb2", "0.05", "--json", "--out", &out]));
+    let v =
+        json(&tapegrad(&["theory", "--activation", "tanh", "--sw2", "1.5", "--sb2", "0.05", "--json", "--out", &out]));
     let p = MeanField::with_nodes(Activation::Tanh, 1.5, 0.05, 150).fixed_point();
     for (key, want) in [("q_star", p.q_star), ("c_star", p.c_star), ("chi_1", p.chi_1), ("chi_c", p.chi_c)] {
         assert_eq!(v[key].as_f64(), Some(want), "{key}");

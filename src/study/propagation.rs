@@ -89,8 +89,7 @@ pub fn input_pair(width: usize, q0: f64, c0: f64, seed: u64) -> Tensor {
 /// applied to the [`input_pair`] of that seed; `q` is the mean square over both inputs.
 pub fn measure_one(field: &MeanField, probe: &Probe, seed: u64) -> Vec<(f64, f64)> {
     let bias = if field.sb2 > 0.0 { Init::Normal(field.sb2.sqrt()) } else { Init::Zeros };
-    let config =
-        DepthConfig { layers: probe.layers, width: probe.width, activation: field.activation, batch: 2, bias };
+    let config = DepthConfig { layers: probe.layers, width: probe.width, activation: field.activation, batch: 2, bias };
     let model = deep_network(Init::VarianceScaling(field.sw2), probe.width, &config, false, seed);
     let tape = Tape::new();
     let params = model.params.leaves(&tape);

@@ -134,10 +134,8 @@ mod tests {
     fn smooth_expectations_converge_geometrically() {
         // E[cos(a z)] = e^{-a²/2}; the error falls below 1e-13 by 40 nodes for a = 2.
         let exact = (-2.0f64).exp();
-        let errors: Vec<f64> = [5, 10, 20, 40]
-            .iter()
-            .map(|&n| (GaussHermite::new(n).expect(|z| (2.0 * z).cos()) - exact).abs())
-            .collect();
+        let errors: Vec<f64> =
+            [5, 10, 20, 40].iter().map(|&n| (GaussHermite::new(n).expect(|z| (2.0 * z).cos()) - exact).abs()).collect();
         assert!(errors[0] > 1e-3 && errors[1] < 1e-3 && errors[2] < 1e-8 && errors[3] < 1e-13, "{errors:?}");
     }
 }
