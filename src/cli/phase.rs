@@ -118,7 +118,7 @@ pub(crate) fn run(a: PhaseArgs) -> CliResult {
         .zip(&critical)
         .enumerate()
         .filter(|(j, _)| sb2s.len() <= 12 || j % sb2s.len().div_ceil(10) == 0 || j + 1 == sb2s.len())
-        .map(|(_, (sb2, c))| vec![format!("{sb2}"), c.map_or("none".to_string(), |c| format!("{c:.6}"))])
+        .map(|(_, (sb2, c))| vec![format!("{sb2:.4}"), c.map_or("none".to_string(), |c| format!("{c:.6}"))])
         .collect();
     if a.json {
         let xi_rows: Vec<Vec<f64>> = xi.chunks(sw2s.len()).map(<[f64]>::to_vec).collect();

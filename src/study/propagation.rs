@@ -184,7 +184,7 @@ mod tests {
     #[test]
     fn a_decay_of_known_rate_is_fitted_back() {
         // c^l = c* − 0.15·0.8^l with a small spread: ξ_c = −1/ln 0.8.
-        let c: Vec<(f64, f64)> = (0..20).map(|l| (0.3 - 0.15 * 0.8f64.powi(l as i32), 1e-6)).collect();
+        let c: Vec<(f64, f64)> = (0..20).map(|l| (0.3 - 0.15 * 0.8f64.powi(l), 1e-6)).collect();
         let window = fit_window(&c, 0.3, 4).unwrap();
         let xi = fit_xi_c(&c, 0.3, window).unwrap();
         assert!((xi - (-1.0 / 0.8f64.ln())).abs() < 1e-9, "{xi}");

@@ -216,13 +216,9 @@ impl MeanField {
         if let Some(a) = leaky_slope(self.activation) {
             // q ↦ σ_w² q (1 + a²)/2 + σ_b²: a line.
             let slope = self.sw2 * (1.0 + a * a) / 2.0;
-            return if slope < 1.0 {
-                self.sb2 / (1.0 - slope)
-            } else if self.sb2 == 0.0 && slope == 1.0 {
-                f64::INFINITY // every q is a fixed point: none attracts
-            } else {
-                f64::INFINITY
-            };
+            // Slope ≥ 1: q grows without bound, or (slope 1, σ_b² = 0) every q is a
+            // fixed point and none attracts.
+            return if slope < 1.0 { self.sb2 / (1.0 - slope) } else { f64::INFINITY };
         }
         // Bounded φ (|φ| ≤ 1): g(q) = map(q) − q is ≤ 0 at q = σ_w² + σ_b².
         let g = |q: f64| self.length_map(q) - q;
@@ -516,7 +512,9 @@ mod tests {
 
     #[test]
     fn tanh_critical_line_matches_schoenholz_et_al() {
-        // Schoenholz et al. (2017), Fig. 1 and text: at σ_b² = 0.05 the transition is at σ_w² ≈ 1.76.
+        // The value quoted for the setting of Schoenholz et al. (2017), σ_b² = 0.05:
+        // σ_w² ≈ 1.76 (the paper's own sentence was not retrievable here; χ_1 = 1 is the
+        // independent check below).
         let f = MeanField::new(TANH, 1.0, 0.05);
         let sw2 = f.critical_sw2().unwrap();
         assert!((sw2 - 1.76).abs() < 0.005, "{sw2}");
