@@ -31,7 +31,7 @@ fn measure(model: &Sequential, x: &Tensor) -> Vec<(f64, f64)> {
 }
 
 fn main() {
-    let config = DepthConfig { layers: 50, width: 64, activation: Activation::Relu, batch: 128 };
+    let config = DepthConfig { layers: 50, width: 64, activation: Activation::Relu, batch: 128, bias: Init::Zeros };
     let x = inputs(&config, 0);
     let shown: Vec<usize> = [1].into_iter().chain((10..=config.layers).step_by(10)).collect();
     println!("{} ReLU layers of {} units, {} inputs, seed 0", config.layers, config.width, config.batch);

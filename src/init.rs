@@ -115,6 +115,9 @@ pub enum Init {
     XavierUniform,
     /// LeCun normal: std `√(1 / fan_in)`.
     LecunNormal,
+    /// Variance scaling, the mean-field parametrization: normal with variance
+    /// `scale / fan_in`, so that `scale` plays σ_w² (LeCun is `scale` 1, He is 2).
+    VarianceScaling(f64),
     /// A (semi-)orthogonal matrix times `gain`: orthonormal columns when rows ≥ cols,
     /// orthonormal rows otherwise (Saxe et al.; the QR of a Gaussian matrix).
     Orthogonal(f64),
@@ -141,6 +144,7 @@ impl Initializer for Init {
             Init::XavierNormal => fill(p, rng, |r| (2.0 / fan_avg).sqrt() * normal(r)),
             Init::XavierUniform => fill(p, rng, |r| uniform(r, (6.0 / fan_avg).sqrt())),
             Init::LecunNormal => fill(p, rng, |r| (1.0 / fan_in).sqrt() * normal(r)),
+            Init::VarianceScaling(s) => fill(p, rng, |r| (s / fan_in).sqrt() * normal(r)),
             Init::Orthogonal(gain) => orthogonal(p.rows, p.cols, gain, rng),
         }
     }
@@ -231,7 +235,7 @@ impl std::error::Error for SpecError {}
 /// The spec strings [`Init`] parses, as shown in error messages.
 pub const SPEC_NAMES: &str = "zeros, constant:C, normal[:STD], uniform[:LIMIT], truncated_normal[:STD], \
 he (he_normal), he_uniform, he_truncated, xavier (xavier_normal, glorot_normal), xavier_uniform (glorot_uniform), \
-lecun (lecun_normal), orthogonal[:GAIN]";
+lecun (lecun_normal), variance_scaling:S (normal, variance S / fan_in), orthogonal[:GAIN]";
 
 impl FromStr for Init {
     type Err = SpecError;
@@ -268,6 +272,14 @@ impl FromStr for Init {
                 Err(SpecError(format!("initializer `{spec}`: the value must not be negative")))
             }
         };
+        let positive = || -> Result<f64, SpecError> {
+            let v = number(None)?;
+            if v > 0.0 {
+                Ok(v)
+            } else {
+                Err(SpecError(format!("initializer `{spec}`: the value must be greater than 0")))
+            }
+        };
         let no_arg = |init: Init| match arg {
             None => Ok(init),
             Some(_) => Err(SpecError(format!("initializer `{name}` takes no value, got `{spec}`"))),
@@ -284,6 +296,7 @@ impl FromStr for Init {
             "xavier" | "xavier_normal" | "glorot" | "glorot_normal" => no_arg(Init::XavierNormal),
             "xavier_uniform" | "glorot_uniform" => no_arg(Init::XavierUniform),
             "lecun" | "lecun_normal" => no_arg(Init::LecunNormal),
+            "variance_scaling" => Ok(Init::VarianceScaling(positive()?)),
             "orthogonal" => Ok(Init::Orthogonal(scale(1.0)?)),
             "" => Err(SpecError(format!("empty initializer spec; valid names: {SPEC_NAMES}"))),
             _ => Err(SpecError(format!("unknown initializer `{spec}`; valid names: {SPEC_NAMES}"))),
@@ -305,6 +318,7 @@ impl fmt::Display for Init {
             Init::XavierNormal => write!(f, "xavier_normal"),
             Init::XavierUniform => write!(f, "xavier_uniform"),
             Init::LecunNormal => write!(f, "lecun_normal"),
+            Init::VarianceScaling(s) => write!(f, "variance_scaling:{s}"),
             Init::Orthogonal(g) => write!(f, "orthogonal:{g}"),
         }
     }
@@ -334,6 +348,7 @@ mod tests {
             (Init::XavierNormal, (2.0 / 500.0f64).sqrt()),
             (Init::XavierUniform, (6.0 / 500.0f64).sqrt() / 3f64.sqrt()),
             (Init::LecunNormal, (1.0 / 200.0f64).sqrt()),
+            (Init::VarianceScaling(1.5), (1.5 / 200.0f64).sqrt()),
             (Init::Orthogonal(1.0), (1.0 / 300.0f64).sqrt()),
         ];
         for (init, std) in cases {
@@ -381,6 +396,15 @@ mod tests {
     }
 
     #[test]
+    fn variance_scaling_is_he_at_2_and_lecun_at_1() {
+        // The same draws, scaled by √(S / fan_in): the mean-field σ_w² of He and LeCun.
+        let p = ParamShape::weight(30, 20);
+        let draw = |init: Init| init.init(p, &mut seeded_rng(5, 1));
+        assert_eq!(draw(Init::VarianceScaling(2.0)), draw(Init::HeNormal));
+        assert_eq!(draw(Init::VarianceScaling(1.0)), draw(Init::LecunNormal));
+    }
+
+    #[test]
     fn the_same_seed_gives_the_same_numbers() {
         let p = ParamShape::weight(3, 4);
         let a = Init::HeNormal.init(p, &mut seeded_rng(42, 1));
@@ -392,7 +416,9 @@ mod tests {
 
     #[test]
     fn specs_parse_and_print_back() {
-        for spec in ["zeros", "constant:0.5", "normal:10", "uniform:0.1", "truncated_normal:2", "he", "he_uniform"] {
+        let specs =
+            ["zeros", "constant:0.5", "normal:10", "uniform:0.1", "truncated_normal:2", "he", "variance_scaling:1.76"];
+        for spec in specs {
             let init: Init = spec.parse().unwrap();
             assert_eq!(init.to_string().parse::<Init>().unwrap(), init, "{spec}");
         }
@@ -411,6 +437,8 @@ mod tests {
         assert!(err("normal:inf").contains("must be finite"));
         assert!(err("constant").contains("needs a value"));
         assert!(err("he:2").contains("takes no value"));
+        assert!(err("variance_scaling").contains("needs a value"));
+        assert!(err("variance_scaling:0").contains("must be greater than 0"));
         assert!(err("").contains("empty initializer spec"));
     }
 }

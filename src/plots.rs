@@ -154,3 +154,91 @@ pub fn decision_boundary(path: &Path, title: &str, model: &Sequential, data: &Da
     root.present()?;
     Ok(())
 }
+
+/// A heatmap over a grid, with a line drawn on top and a color bar.
+pub struct Heatmap<'a> {
+    /// Title of the figure.
+    pub title: &'a str,
+    /// Label of the x axis.
+    pub x_label: &'a str,
+    /// Label of the y axis.
+    pub y_label: &'a str,
+    /// Label of the color bar.
+    pub value_label: &'a str,
+    /// Grid coordinates along x (increasing).
+    pub xs: &'a [f64],
+    /// Grid coordinates along y (increasing).
+    pub ys: &'a [f64],
+    /// `ys.len()` rows of `xs.len()` values; non-finite values are drawn grey.
+    pub values: &'a [f64],
+    /// The line to draw on top, as `(x, y)` points, with its legend label.
+    pub line: (&'a str, &'a [(f64, f64)]),
+}
+
+/// Writes a heatmap: each grid point a cell colored on the viridis scale by `log10` of its
+/// value (the values are depths spanning decades), the line in red, a color bar at the
+/// right.
+pub fn heatmap(path: &Path, h: &Heatmap<'_>) -> PlotResult {
+    use plotters::style::colors::colormaps::ViridisRGB;
+    let half = |v: &[f64]| if v.len() > 1 { (v[1] - v[0]) / 2.0 } else { 0.5 };
+    let (dx, dy) = (half(h.xs), half(h.ys));
+    let (x0, x1) = (h.xs[0] - dx, h.xs[h.xs.len() - 1] + dx);
+    let (y0, y1) = (h.ys[0] - dy, h.ys[h.ys.len() - 1] + dy);
+    let logs: Vec<f64> =
+        h.values.iter().map(|v| if *v > 0.0 && v.is_finite() { v.log10() } else { f64::NAN }).collect();
+    let (mut lo, mut hi) = logs
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    if !lo.is_finite() {
+        (lo, hi) = (0.0, 1.0);
+    }
+    if hi <= lo {
+        hi = lo + 1.0;
+    }
+    let color =
+        |v: f64| if v.is_finite() { ViridisRGB::get_color_normalized(v, lo, hi) } else { RGBColor(200, 200, 200) };
+
+    let root = SVGBackend::new(path, (860, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (main, bar) = root.split_horizontally(740);
+    let mut chart = ChartBuilder::on(&main)
+        .caption(h.title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    chart.configure_mesh().disable_mesh().x_desc(h.x_label).y_desc(h.y_label).draw()?;
+    let cells = h.ys.iter().enumerate().flat_map(|(j, &y)| {
+        let logs = &logs;
+        h.xs.iter().enumerate().map(move |(i, &x)| {
+            Rectangle::new([(x - dx, y - dy), (x + dx, y + dy)], color(logs[j * h.xs.len() + i]).filled())
+        })
+    });
+    chart.draw_series(cells)?;
+    let red = RGBColor(220, 30, 30);
+    let line: Vec<(f64, f64)> =
+        h.line.1.iter().copied().filter(|&(x, y)| (x0..=x1).contains(&x) && (y0..=y1).contains(&y)).collect();
+    chart
+        .draw_series(LineSeries::new(line, red.stroke_width(3)))?
+        .label(h.line.0)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], red.stroke_width(3)));
+    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+
+    let mut scale = ChartBuilder::on(&bar)
+        .margin_top(50)
+        .margin_bottom(52)
+        .margin_right(8)
+        .y_label_area_size(50)
+        .caption(format!("log10 {}", h.value_label), ("sans-serif", 14))
+        .build_cartesian_2d(0.0..1.0, lo..hi)?;
+    scale.configure_mesh().disable_mesh().disable_x_axis().draw()?;
+    const STEPS: usize = 100;
+    let step = (hi - lo) / STEPS as f64;
+    scale.draw_series((0..STEPS).map(|k| {
+        let v = lo + k as f64 * step;
+        Rectangle::new([(0.0, v), (1.0, v + step)], color(v + step / 2.0).filled())
+    }))?;
+    root.present()?;
+    Ok(())
+}

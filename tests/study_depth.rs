@@ -14,7 +14,7 @@ use tapegrad::study::median;
 
 #[test]
 fn he_keeps_the_signal_small_normals_lose_it_large_normals_blow_it_up() {
-    let config = DepthConfig { layers: 50, width: 100, activation: Activation::Relu, batch: 32 };
+    let config = DepthConfig { layers: 50, width: 100, activation: Activation::Relu, batch: 32, bias: Init::Zeros };
     let inits = [Init::HeNormal, Init::Normal(0.01), Init::Normal(1.0)];
     let seeds: Vec<u64> = (0..10).collect();
     let runs = sweep(&inits, &seeds, &config, &|| {});

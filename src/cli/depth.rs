@@ -18,7 +18,7 @@ use tapegrad::train::FitOptions;
 use super::{
     CliResult, Failure, MAX_ELEMENTS, MAX_RUNS, check_size, figure_error, page, progress, sci, seed_range, writable_dir,
 };
-use super::{parse_activation, parse_count, parse_init, parse_positive};
+use super::{parse_activation, parse_count, parse_init, parse_non_negative, parse_positive};
 
 #[derive(Args)]
 pub(crate) struct DepthArgs {
@@ -34,6 +34,15 @@ pub(crate) struct DepthArgs {
     /// Initializers to compare, as spec strings.
     #[arg(long, value_delimiter = ',', default_value = "he,xavier_normal,normal:0.01,normal:1", value_parser = parse_init)]
     init: Vec<Init>,
+    /// Weights N(0, SW2/fan_in) instead of --init (the mean-field σ_w²; `variance_scaling:SW2`).
+    #[arg(long, conflicts_with = "init", value_parser = parse_positive)]
+    sw2: Option<f64>,
+    /// Initializer of every layer's bias, as a spec string.
+    #[arg(long, default_value = "zeros", value_parser = parse_init)]
+    bias_init: Init,
+    /// Biases N(0, SB2) instead of --bias-init (the mean-field σ_b²; `normal:√SB2`).
+    #[arg(long, conflicts_with = "bias_init", value_parser = parse_non_negative)]
+    sb2: Option<f64>,
     /// First seed of the inputs and weights.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -60,7 +69,13 @@ pub(crate) struct DepthArgs {
     detect_anomaly: bool,
 }
 
-pub(crate) fn run(a: DepthArgs) -> CliResult {
+pub(crate) fn run(mut a: DepthArgs) -> CliResult {
+    if let Some(sw2) = a.sw2 {
+        a.init = vec![Init::VarianceScaling(sw2)];
+    }
+    if let Some(sb2) = a.sb2 {
+        a.bias_init = if sb2 > 0.0 { Init::Normal(sb2.sqrt()) } else { Init::Zeros };
+    }
     check_size("--init × --seeds (the runs)", &[a.init.len(), a.seeds], MAX_RUNS)?;
     check_size("--layers × --width × --width (the weights)", &[a.layers, a.width, a.width], MAX_ELEMENTS)?;
     check_size("--layers × --batch × --width (the activations)", &[a.layers, a.batch, a.width], MAX_ELEMENTS)?;
@@ -72,7 +87,8 @@ pub(crate) fn run(a: DepthArgs) -> CliResult {
     }
     let seeds = seed_range(a.seed, a.seeds)?;
     let out = writable_dir(&a.out)?;
-    let config = DepthConfig { layers: a.layers, width: a.width, activation: a.activation, batch: a.batch };
+    let config =
+        DepthConfig { layers: a.layers, width: a.width, activation: a.activation, batch: a.batch, bias: a.bias_init };
 
     let bar = progress::bar((a.init.len() * seeds.len()) as u64, "depth sweep", a.json);
     let runs = depth::sweep(&a.init, &seeds, &config, &|| bar.inc(1));
@@ -168,8 +184,12 @@ fn describe(a: &DepthArgs, seeds: &[u64]) -> String {
         [one] => format!("seed {one}"),
         _ => format!("seeds {}..={} (medians over {} seeds)", seeds[0], seeds[seeds.len() - 1], seeds.len()),
     };
+    let biases = match a.bias_init {
+        Init::Zeros => "biases 0".to_string(),
+        init => format!("biases {init}"),
+    };
     format!(
-        "{} layers of {} {} units, batch {} of standard-normal inputs, biases 0, gradient of the mean of the last \
+        "{} layers of {} {} units, batch {} of standard-normal inputs, {biases}, gradient of the mean of the last \
          layer's outputs; {seeds}",
         a.layers, a.width, a.activation, a.batch
     )

@@ -8,7 +8,9 @@ mod diagnose;
 mod grads;
 mod graph;
 mod page;
+mod phase;
 mod progress;
+mod theory;
 mod train;
 
 use std::path::{Path, PathBuf};
@@ -43,6 +45,10 @@ enum Command {
     Depth(depth::DepthArgs),
     /// Print the reference network's loss graph in Graphviz DOT.
     Graph(graph::GraphArgs),
+    /// Mean-field theory of a deep random network (q*, c*, χ_1, ξ_c), beside measurement.
+    Theory(theory::TheoryArgs),
+    /// The order-to-chaos phase diagram: ξ_c over a (σ_w², σ_b²) grid.
+    Phase(phase::PhaseArgs),
 }
 
 /// A failure, with the exit code it maps to.
@@ -70,6 +76,8 @@ pub(crate) fn main() -> ExitCode {
         Some(Command::Grads(args)) => grads::run(args),
         Some(Command::Depth(args)) => depth::run(args),
         Some(Command::Graph(args)) => graph::run(args),
+        Some(Command::Theory(args)) => theory::run(args),
+        Some(Command::Phase(args)) => phase::run(args),
         None => compare::run(cli.compare),
     };
     match result {

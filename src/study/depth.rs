@@ -1,6 +1,6 @@
 //! Depth sweeps: a batch of standard-normal inputs pushed through a deep plain network
 //! (every layer `width` units wide, the same activation, weights from one initializer,
-//! biases 0) at initialization, with per-layer activation statistics and the norm of the
+//! biases from `bias`, 0 in the classic sweep) at initialization, with per-layer activation statistics and the norm of the
 //! gradient back-propagated from the mean of the last layer's output. The classic
 //! picture of Glorot & Bengio (2010) and He et al. (2015): He initialization keeps ReLU
 //! signals at a steady scale, small normals shrink them geometrically, large normals
@@ -10,7 +10,7 @@
 //! use tapegrad::init::Init;
 //! use tapegrad::nn::Activation;
 //! use tapegrad::study::depth::{DepthConfig, signal};
-//! let config = DepthConfig { layers: 20, width: 50, activation: Activation::Relu, batch: 64 };
+//! let config = DepthConfig { layers: 20, width: 50, activation: Activation::Relu, batch: 64, bias: Init::Zeros };
 //! let small = signal(Init::Normal(0.01), &config, 0);
 //! assert!(small.rms_ratio() < 1e-15);
 //! ```
@@ -37,6 +37,9 @@ pub struct DepthConfig {
     pub activation: Activation,
     /// Number of random input rows.
     pub batch: usize,
+    /// The initializer of every layer's bias (`Init::Zeros` in the classic sweep;
+    /// `normal:σ_b` in the mean-field parametrization).
+    pub bias: Init,
 }
 
 /// One layer's signal at initialization.
@@ -86,13 +89,13 @@ impl DepthRun {
 }
 
 /// A plain network of `layers` dense layers after `inputs` features, each `width` wide
-/// with `activation`, weights from `init` and biases 0, then (when `head` is set) one
-/// linear output unit also initialized by `init`.
+/// with `activation`, weights from `init` and biases from `config.bias`, then (when
+/// `head` is set) one linear output unit with its weight from `init` and its bias 0.
 pub fn deep_network(init: Init, inputs: usize, config: &DepthConfig, head: bool, seed: u64) -> Sequential {
     let mut rng = seeded_rng(seed, streams::WEIGHTS);
     let mut model = Sequential::new(inputs);
     for _ in 0..config.layers {
-        model.dense(config.width, config.activation, &init, &mut rng);
+        model.dense_with_bias(config.width, config.activation, &init, &config.bias, &mut rng);
     }
     if head {
         model.dense(1, Activation::Identity, &init, &mut rng);
@@ -224,7 +227,8 @@ pub fn inputs(config: &DepthConfig, seed: u64) -> Tensor {
 mod tests {
     use super::*;
 
-    const SMALL: DepthConfig = DepthConfig { layers: 12, width: 40, activation: Activation::Relu, batch: 32 };
+    const SMALL: DepthConfig =
+        DepthConfig { layers: 12, width: 40, activation: Activation::Relu, batch: 32, bias: Init::Zeros };
 
     #[test]
     fn the_parallel_sweep_equals_the_sequential_loop() {

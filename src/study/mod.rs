@@ -7,6 +7,9 @@
 //!   statistics, dead ReLUs, symmetric units, gradient norms and update-to-data ratios;
 //! - [`depth`]: how activations and gradients grow or vanish through a deep plain
 //!   network, and whether it still trains;
+//! - [`theory`]: what mean-field theory predicts for a deep random network (q*, c*,
+//!   χ_1, ξ_c, the order-to-chaos line), with its [`quadrature`], and [`propagation`]:
+//!   the same quantities measured in random networks of finite width;
 //! - [`report`]: a self-contained HTML page holding a run's tables and figures.
 //!
 //! The first non-finite value of a run is found by [`crate::Tape::detect_anomaly`], and a
@@ -15,7 +18,10 @@
 pub mod depth;
 pub mod diagnostics;
 pub mod grads;
+pub mod propagation;
+pub mod quadrature;
 pub mod report;
+pub mod theory;
 
 /// The median of `xs` (NaN for an empty slice); NaNs sort last.
 pub fn median(xs: &[f64]) -> f64 {
