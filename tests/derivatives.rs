@@ -276,3 +276,23 @@ fn a_custom_rule_of_the_wrong_shape_is_named() {
     let x = tape.leaf(Tensor::zeros(2, 2));
     let _ = Var::custom(&BROKEN, &[x]).sum().backward();
 }
+
+/// `Iterator::sum` over `Var`s (owned and borrowed) records `+`, so its gradient is each
+/// term's: here an L2 penalty over a parameter list, against finite differences.
+#[test]
+fn vars_sum_with_iterator_sum() {
+    let inputs = [Tensor::from_rows(&[[0.5, -1.0]]), Tensor::from_rows(&[[2.0], [3.0]])];
+    gradcheck(&inputs, |v| v.iter().map(|p| p.square().sum()).sum()).unwrap();
+    let tape = Tape::new();
+    let vars: Vec<Var<'_>> = inputs.iter().map(|t| tape.leaf_from(t)).collect();
+    let borrowed: Var = vars.iter().sum::<Var>().sum();
+    assert_eq!(borrowed.shape(), (1, 1));
+    let penalty: Var = vars.iter().map(|p| p.square().sum()).sum();
+    assert_eq!(penalty.item(), 0.25 + 1.0 + 4.0 + 9.0);
+}
+
+#[test]
+#[should_panic(expected = "Var::sum: no Var to add")]
+fn summing_no_vars_panics_with_a_message() {
+    let _: Var = Vec::<Var<'_>>::new().into_iter().sum();
+}

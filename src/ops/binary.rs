@@ -322,3 +322,30 @@ binary_operator!(Add, add, Binary::Add);
 binary_operator!(Sub, sub, Binary::Sub);
 binary_operator!(Mul, mul, Binary::Mul);
 binary_operator!(Div, div, Binary::Div);
+
+/// `Σ` of `Var`s with `+` (so shapes broadcast as `+` does): `vars.iter().map(f).sum()`.
+///
+/// ```
+/// use tapegrad::prelude::*;
+/// let tape = Tape::new();
+/// let params = [tape.scalar(1.0), tape.scalar(2.0)];
+/// let penalty: Var = params.iter().map(|p| p.square()).sum();
+/// assert_eq!(penalty.item(), 5.0);
+/// ```
+///
+/// # Panics
+/// On an empty iterator: there is no tape to record a zero on (start from
+/// `tape.scalar(0.0)` instead).
+impl<'t> std::iter::Sum for Var<'t> {
+    fn sum<I: Iterator<Item = Var<'t>>>(mut vars: I) -> Var<'t> {
+        let first = vars.next().expect("Var::sum: no Var to add (an empty iterator has no tape to record 0 on)");
+        vars.fold(first, |total, v| total + v)
+    }
+}
+
+/// `Σ` of borrowed `Var`s, as [`Var`]'s `Sum` of owned ones.
+impl<'a, 't> std::iter::Sum<&'a Var<'t>> for Var<'t> {
+    fn sum<I: Iterator<Item = &'a Var<'t>>>(vars: I) -> Var<'t> {
+        vars.copied().sum()
+    }
+}
