@@ -217,3 +217,16 @@ fn multi_class_and_regression_train_and_report() {
     assert!(eval.r2.unwrap() > 0.95, "R² {:?}, RMSE {:?}", eval.r2, eval.rmse);
     assert!(eval.accuracy.is_nan() && eval.confusion.is_none());
 }
+
+#[test]
+fn norm_parameters_take_initializers() {
+    let mut model = Sequential::new(3);
+    model.batch_norm_with(&Init::Zeros, &Init::Constant(0.5), &mut seeded_rng(0, 1));
+    model.layer_norm_with(&Init::Normal(1.0), &Init::Zeros, &mut seeded_rng(0, 1));
+    assert_eq!(model.params["batchnorm0.gamma"], Tensor::zeros(1, 3));
+    assert_eq!(model.params["layernorm1.gamma"], Init::Normal(1.0).init(ParamShape::bias(3, 3), &mut seeded_rng(0, 1)));
+    // γ = 0: the batch norm outputs β whatever the input, and a layer norm of a constant
+    // row is β again (0 here).
+    let y = model.logits(&batch(4, 3, 1));
+    assert!(y.data().iter().all(|&v| v == 0.0), "{y:?}");
+}

@@ -91,3 +91,52 @@ fn a_three_class_csv_reports_its_confusion_matrix() {
     assert_eq!(acc, diagonal as f64 / run["n_test"].as_f64().unwrap());
     assert_eq!(run["test_per_class_accuracy"].as_array().unwrap().len(), 3);
 }
+
+/// MNIST-format files: images as IDX (gzipped) and labels as IDX, written here from the
+/// digits (each 8 × 8 image, pixels 0..16 scaled to bytes), train a multi-class model;
+/// images and labels of different counts are an error with exit code 2.
+#[test]
+fn idx_files_train_with_labels() {
+    use std::io::Write;
+    let idx = |dims: &[u32], data: &[u8]| {
+        let mut bytes = vec![0, 0, 0x08, dims.len() as u8];
+        dims.iter().for_each(|d| bytes.extend(d.to_be_bytes()));
+        bytes.extend_from_slice(data);
+        bytes
+    };
+    let digits = tapegrad::data::digits();
+    let n = 600;
+    let pixels: Vec<u8> = digits.x.data()[..n * 64].iter().map(|&v| (v * 15.0) as u8).collect();
+    let labels: Vec<u8> = digits.y.data()[..n].iter().map(|&v| v as u8).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let images = dir.path().join("images-idx3-ubyte.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&idx(&[n as u32, 8, 8], &pixels)).unwrap();
+    std::fs::write(&images, gz.finish().unwrap()).unwrap();
+    let label_file = dir.path().join("labels-idx1-ubyte");
+    std::fs::write(&label_file, idx(&[n as u32], &labels)).unwrap();
+    let (images, label_file) = (images.to_str().unwrap(), label_file.to_str().unwrap());
+    let run = train_json(&[
+        "--data",
+        images,
+        "--labels",
+        label_file,
+        "--hidden",
+        "64",
+        "--optimizer",
+        "adam",
+        "--epochs",
+        "200",
+    ]);
+    assert_eq!(run["task"], "multiclass");
+    assert_eq!(run["samples"], n);
+    assert!(run["test_accuracy"].as_f64().unwrap() > 0.85, "{}", run["test_accuracy"]);
+
+    let short = dir.path().join("short-labels");
+    std::fs::write(&short, idx(&[10], &labels[..10])).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tapegrad"))
+        .args(["train", "--data", images, "--labels", short.to_str().unwrap(), "--out", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -254,8 +254,20 @@ impl Sequential {
     /// training, running statistics (momentum 0.1, as PyTorch's default) in evaluation,
     /// `eps = 1e-5`; `γ` starts at 1 and `β` at 0.
     pub fn batch_norm(&mut self) -> &mut Sequential {
+        self.batch_norm_with(&Init::Constant(1.0), &Init::Zeros, &mut crate::init::seeded_rng(0, 0))
+    }
+
+    /// [`Sequential::batch_norm`] with `γ` and `β` from initializers (a `(1, width)` row
+    /// each, `fan_in = fan_out = width`): `γ` at zero makes the layer start as a
+    /// constant, as some residual schemes want.
+    pub fn batch_norm_with(
+        &mut self,
+        gamma: &dyn Initializer,
+        beta: &dyn Initializer,
+        rng: &mut SeededRng,
+    ) -> &mut Sequential {
         let name = self.next_name("batchnorm");
-        let mut norm = self.new_norm(&name);
+        let mut norm = self.new_norm(&name, gamma, beta, rng);
         let width = self.outputs();
         let mean = self.params.insert_buffer(format!("{name}.running_mean"), Tensor::zeros(1, width));
         let var = self.params.insert_buffer(format!("{name}.running_var"), Tensor::full(1, width, 1.0));
@@ -266,15 +278,26 @@ impl Sequential {
     /// Appends layer normalization over each row's features (`eps = 1e-5`, `γ` from 1,
     /// `β` from 0).
     pub fn layer_norm(&mut self) -> &mut Sequential {
+        self.layer_norm_with(&Init::Constant(1.0), &Init::Zeros, &mut crate::init::seeded_rng(0, 0))
+    }
+
+    /// [`Sequential::layer_norm`] with `γ` and `β` from initializers.
+    pub fn layer_norm_with(
+        &mut self,
+        gamma: &dyn Initializer,
+        beta: &dyn Initializer,
+        rng: &mut SeededRng,
+    ) -> &mut Sequential {
         let name = self.next_name("layernorm");
-        let norm = self.new_norm(&name);
+        let norm = self.new_norm(&name, gamma, beta, rng);
         self.push(Layer::LayerNorm(norm))
     }
 
-    fn new_norm(&mut self, name: &str) -> Norm {
+    fn new_norm(&mut self, name: &str, gamma: &dyn Initializer, beta: &dyn Initializer, rng: &mut SeededRng) -> Norm {
         let width = self.outputs();
-        let gamma = self.params.insert(format!("{name}.gamma"), Tensor::full(1, width, 1.0));
-        let beta = self.params.insert(format!("{name}.beta"), Tensor::zeros(1, width));
+        let shape = ParamShape::bias(width, width);
+        let gamma = self.params.insert(format!("{name}.gamma"), gamma.init(shape, rng));
+        let beta = self.params.insert(format!("{name}.beta"), beta.init(shape, rng));
         Norm { eps: 1e-5, momentum: 0.1, gamma, beta, running: None }
     }
 
