@@ -7,6 +7,7 @@ mod depth;
 mod diagnose;
 mod grads;
 mod graph;
+mod jacobian;
 mod page;
 mod progress;
 mod train;
@@ -43,6 +44,8 @@ enum Command {
     Depth(depth::DepthArgs),
     /// Print the reference network's loss graph in Graphviz DOT.
     Graph(graph::GraphArgs),
+    /// The singular values of a deep random network's input-output Jacobian, beside theory.
+    Jacobian(jacobian::JacobianArgs),
 }
 
 /// A failure, with the exit code it maps to.
@@ -70,6 +73,7 @@ pub(crate) fn main() -> ExitCode {
         Some(Command::Grads(args)) => grads::run(args),
         Some(Command::Depth(args)) => depth::run(args),
         Some(Command::Graph(args)) => graph::run(args),
+        Some(Command::Jacobian(args)) => jacobian::run(args),
         None => compare::run(cli.compare),
     };
     match result {

@@ -7,6 +7,8 @@
 //!   statistics, dead ReLUs, symmetric units, gradient norms and update-to-data ratios;
 //! - [`depth`]: how activations and gradients grow or vanish through a deep plain
 //!   network, and whether it still trains;
+//! - [`spectrum`]: the singular values of a deep random network's input-output Jacobian
+//!   beside the free-probability predictions;
 //! - [`report`]: a self-contained HTML page holding a run's tables and figures.
 //!
 //! The first non-finite value of a run is found by [`crate::Tape::detect_anomaly`], and a
@@ -16,6 +18,7 @@ pub mod depth;
 pub mod diagnostics;
 pub mod grads;
 pub mod report;
+pub mod spectrum;
 
 /// The median of `xs` (NaN for an empty slice); NaNs sort last.
 pub fn median(xs: &[f64]) -> f64 {
