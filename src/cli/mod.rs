@@ -89,8 +89,12 @@ pub(crate) fn main() -> ExitCode {
     }
 }
 
-/// Parses an initializer spec (`he`, `normal:10`, ...).
+/// Parses an initializer spec (`he`, `normal:10`, ...); `lsuv`, which needs a batch of
+/// data, is refused with a message saying where it is accepted.
 pub(crate) fn parse_init(s: &str) -> Result<Init, String> {
+    if s.trim().eq_ignore_ascii_case("lsuv") {
+        return Err("`lsuv` rescales layers on a batch of data, and only `train --init lsuv` has one".into());
+    }
     s.parse::<Init>().map_err(|e| e.to_string())
 }
 

@@ -7,6 +7,7 @@
 //!   statistics, dead ReLUs, symmetric units, gradient norms and update-to-data ratios;
 //! - [`depth`]: how activations and gradients grow or vanish through a deep plain
 //!   network, and whether it still trains;
+//! - [`lsuv`]: layer-sequential unit-variance initialization from a batch of data;
 //! - [`spectrum`]: the singular values of a deep random network's input-output Jacobian
 //!   beside the free-probability predictions;
 //! - [`report`]: a self-contained HTML page holding a run's tables and figures.
@@ -17,6 +18,7 @@
 pub mod depth;
 pub mod diagnostics;
 pub mod grads;
+pub mod lsuv;
 pub mod report;
 pub mod spectrum;
 
