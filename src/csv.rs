@@ -1,6 +1,6 @@
 //! Loading a data set from CSV: features in the first columns, the target in the last
 //! (a 0/1 label, a class index or a value: which task it fits is decided by
-//! [`crate::nn::Task::infer`] or by the user), an optional header line.
+//! [`crate::nn::TaskKind::infer`] or by the user), an optional header line.
 //!
 //! Every problem is an error that names the file, and where it applies the line and the
 //! column (both from 1): a field that is not a number, a NaN or infinite value, a row

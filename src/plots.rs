@@ -1,4 +1,4 @@
-//! SVG figures: cost curves, decision boundaries and per-layer line charts.
+//! SVG figures: cost curves, decision boundaries, per-layer line charts and histograms.
 
 use std::path::Path;
 
@@ -84,6 +84,42 @@ pub fn line_chart(
         Scale::Linear => draw!(builder.build_cartesian_2d(x0..x1, y0..y1)?),
         Scale::Log => draw!(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?),
     }
+    root.present()?;
+    Ok(())
+}
+
+/// Writes a histogram of `values` in `bins` equal bins between their least and
+/// greatest finite value (non-finite values are left out).
+pub fn histogram(path: &Path, title: &str, x_label: &str, values: &[f64], bins: usize) -> PlotResult {
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let (mut lo, mut hi) = finite.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    if !lo.is_finite() {
+        (lo, hi) = (0.0, 1.0);
+    }
+    if hi - lo < 1e-9 * lo.abs().max(1.0) {
+        (lo, hi) = (lo - 0.5, hi + 0.5);
+    }
+    let bins = bins.max(1);
+    let step = (hi - lo) / bins as f64;
+    let mut counts = vec![0usize; bins];
+    for v in &finite {
+        counts[(((v - lo) / step) as usize).min(bins - 1)] += 1;
+    }
+    let top = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(lo..hi, 0.0..top * 1.05)?;
+    chart.configure_mesh().x_desc(x_label).y_desc("count").draw()?;
+    let color = Palette99::pick(0).to_rgba();
+    chart.draw_series(counts.iter().enumerate().map(|(i, &c)| {
+        let x = lo + i as f64 * step;
+        Rectangle::new([(x, 0.0), (x + step, c as f64)], color.filled())
+    }))?;
     root.present()?;
     Ok(())
 }

@@ -7,6 +7,7 @@ mod depth;
 mod diagnose;
 mod grads;
 mod graph;
+mod jacobian;
 mod page;
 mod phase;
 mod progress;
@@ -49,6 +50,8 @@ enum Command {
     Theory(theory::TheoryArgs),
     /// The order-to-chaos phase diagram: ξ_c over a (σ_w², σ_b²) grid.
     Phase(phase::PhaseArgs),
+    /// The singular values of a deep random network's input-output Jacobian, beside theory.
+    Jacobian(jacobian::JacobianArgs),
 }
 
 /// A failure, with the exit code it maps to.
@@ -78,6 +81,7 @@ pub(crate) fn main() -> ExitCode {
         Some(Command::Graph(args)) => graph::run(args),
         Some(Command::Theory(args)) => theory::run(args),
         Some(Command::Phase(args)) => phase::run(args),
+        Some(Command::Jacobian(args)) => jacobian::run(args),
         None => compare::run(cli.compare),
     };
     match result {
@@ -93,8 +97,12 @@ pub(crate) fn main() -> ExitCode {
     }
 }
 
-/// Parses an initializer spec (`he`, `normal:10`, ...).
+/// Parses an initializer spec (`he`, `normal:10`, ...); `lsuv`, which needs a batch of
+/// data, is refused with a message saying where it is accepted.
 pub(crate) fn parse_init(s: &str) -> Result<Init, String> {
+    if s.trim().eq_ignore_ascii_case("lsuv") {
+        return Err("`lsuv` rescales layers on a batch of data, and only `train --init lsuv` has one".into());
+    }
     s.parse::<Init>().map_err(|e| e.to_string())
 }
 

@@ -15,6 +15,7 @@ use tapegrad::io::{self, SavedParams};
 use tapegrad::nn::{Activation, BinaryLoss, Sequential, Task, TaskKind};
 use tapegrad::optim::{Adam, GradientDescent, Momentum, Optimizer};
 use tapegrad::plots;
+use tapegrad::study::lsuv::{self, LsuvReport};
 use tapegrad::train::{Evaluation, FitOptions, evaluate, fit};
 
 use super::{CliResult, Failure, MAX_ELEMENTS, check_size, parse_activation, parse_count, parse_init};
@@ -69,9 +70,10 @@ pub(crate) struct TrainArgs {
     /// Split each class in the same proportion (always done for multi-class data).
     #[arg(long)]
     stratify: bool,
-    /// Initializer of the hidden layers' weights, as a spec string.
-    #[arg(long, default_value = "he", value_parser = parse_init)]
-    init: Init,
+    /// Initializer of the hidden layers' weights, as a spec string; `lsuv` initializes
+    /// them orthonormally, then rescales each layer on the training data.
+    #[arg(long, default_value = "he", value_parser = parse_hidden_init)]
+    init: HiddenInit,
     /// Initializer of the output layer's weights.
     #[arg(long, default_value = "normal:1", value_parser = parse_init)]
     output_init: Init,
@@ -145,6 +147,40 @@ struct Outcome {
     train_eval: Evaluation,
     test_eval: Option<Evaluation>,
     train_seconds: f64,
+    lsuv: Option<LsuvReport>,
+}
+
+/// The hidden layers' initializer: a spec, or LSUV from the training data.
+#[derive(Clone, Copy)]
+enum HiddenInit {
+    Spec(Init),
+    Lsuv,
+}
+
+impl HiddenInit {
+    /// The initializer the weights are drawn from (LSUV rescales them afterwards).
+    fn weights(self) -> Init {
+        match self {
+            HiddenInit::Spec(init) => init,
+            HiddenInit::Lsuv => Init::Orthogonal(1.0),
+        }
+    }
+}
+
+impl std::fmt::Display for HiddenInit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HiddenInit::Spec(init) => init.fmt(f),
+            HiddenInit::Lsuv => f.write_str("lsuv"),
+        }
+    }
+}
+
+fn parse_hidden_init(s: &str) -> Result<HiddenInit, String> {
+    match s.trim().eq_ignore_ascii_case("lsuv") {
+        true => Ok(HiddenInit::Lsuv),
+        false => parse_init(s).map(HiddenInit::Spec),
+    }
 }
 
 fn parse_task(s: &str) -> Result<TaskKind, String> {
@@ -275,9 +311,14 @@ fn train(a: &TrainArgs, data: Dataset, loaded: Option<&SavedParams>) -> Result<O
     let mut rng = seeded_rng(a.seed, streams::WEIGHTS);
     let mut model = Sequential::new(data.x.cols());
     match &a.layers {
-        Some(spec) => model.push_spec(spec, &a.init, &mut rng).map_err(Failure::Usage)?,
-        None => a.hidden.iter().for_each(|&width| _ = model.dense(width, a.activation, &a.init, &mut rng)),
+        Some(spec) => model.push_spec(spec, &a.init.weights(), &mut rng).map_err(Failure::Usage)?,
+        None => a.hidden.iter().for_each(|&width| _ = model.dense(width, a.activation, &a.init.weights(), &mut rng)),
     }
+    // The hidden layers only: the output layer keeps --output-init.
+    let lsuv = match (a.init, loaded) {
+        (HiddenInit::Lsuv, None) => Some(lsuv::lsuv(&mut model, &train_x).map_err(Failure::Usage)?),
+        _ => None,
+    };
     let outputs = match task {
         Task::Binary(_) => 1,
         Task::MultiClass { classes } => classes,
@@ -303,7 +344,18 @@ fn train(a: &TrainArgs, data: Dataset, loaded: Option<&SavedParams>) -> Result<O
     let train_seconds = start.elapsed().as_secs_f64();
     let train_eval = evaluate(&model, &train_x, &train.y);
     let test_eval = (!test.is_empty()).then(|| evaluate(&model, &test_x, &test.y));
-    Ok(Outcome { data, train, test, model, standardizer, costs: history.costs, train_eval, test_eval, train_seconds })
+    Ok(Outcome {
+        data,
+        train,
+        test,
+        model,
+        standardizer,
+        costs: history.costs,
+        train_eval,
+        test_eval,
+        train_seconds,
+        lsuv,
+    })
 }
 
 /// The standardisation saved with loaded parameters, if any.
@@ -444,6 +496,19 @@ fn print_report(a: &TrainArgs, o: &Outcome) {
     if let Some(path) = &a.load {
         println!("parameters loaded from {}", path.display());
     }
+    if let Some(report) = &o.lsuv {
+        println!("LSUV on the {} training rows:", o.train.len());
+        for l in &report.layers {
+            let status = if l.converged { "" } else { "  (not within 0.1 of 1)" };
+            println!(
+                "  {:<24} variance {:>10} -> {:.4} in {} iterations{status}",
+                l.weight,
+                super::sci(l.initial_variance),
+                l.variance,
+                l.iterations
+            );
+        }
+    }
     for (epoch, cost) in logged_costs(a, o) {
         println!("cost after epoch {epoch}: {cost:.16}");
     }
@@ -510,6 +575,10 @@ fn to_json(a: &TrainArgs, o: &Outcome) -> serde_json::Value {
         "activation": a.activation.to_string(),
         "init": a.init.to_string(),
         "output_init": a.output_init.to_string(),
+        "lsuv": o.lsuv.as_ref().map(|r| r.layers.iter().map(|l| json!({
+            "weight": l.weight, "initial_variance": l.initial_variance, "variance": l.variance,
+            "iterations": l.iterations, "converged": l.converged,
+        })).collect::<Vec<_>>()),
         "optimizer": optimizer_name(a),
         "epochs": a.epochs,
         "lr": a.lr,

@@ -10,6 +10,9 @@
 //! - [`theory`]: what mean-field theory predicts for a deep random network (q*, c*,
 //!   χ_1, ξ_c, the order-to-chaos line), with its [`quadrature`], and [`propagation`]:
 //!   the same quantities measured in random networks of finite width;
+//! - [`lsuv`]: layer-sequential unit-variance initialization from a batch of data;
+//! - [`spectrum`]: the singular values of a deep random network's input-output Jacobian
+//!   beside the free-probability predictions;
 //! - [`report`]: a self-contained HTML page holding a run's tables and figures.
 //!
 //! The first non-finite value of a run is found by [`crate::Tape::detect_anomaly`], and a
@@ -18,9 +21,11 @@
 pub mod depth;
 pub mod diagnostics;
 pub mod grads;
+pub mod lsuv;
 pub mod propagation;
 pub mod quadrature;
 pub mod report;
+pub mod spectrum;
 pub mod theory;
 
 /// The median of `xs` (NaN for an empty slice); NaNs sort last.
