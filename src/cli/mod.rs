@@ -9,6 +9,7 @@ mod grads;
 mod graph;
 mod page;
 mod progress;
+mod sweep;
 mod train;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,9 @@ enum Command {
     Train(train::TrainArgs),
     /// Show every parameter's gradient of the reference network at initialization.
     Grads(grads::GradsArgs),
+    /// Grids of runs from a TOML file: run (resumable, sharded), merge, report, slurm.
+    #[command(subcommand)]
+    Sweep(sweep::SweepCommand),
     /// Push random inputs through a deep plain network and watch the signal grow or vanish.
     Depth(depth::DepthArgs),
     /// Print the reference network's loss graph in Graphviz DOT.
@@ -70,6 +74,7 @@ pub(crate) fn main() -> ExitCode {
         Some(Command::Grads(args)) => grads::run(args),
         Some(Command::Depth(args)) => depth::run(args),
         Some(Command::Graph(args)) => graph::run(args),
+        Some(Command::Sweep(cmd)) => sweep::run(cmd),
         None => compare::run(cli.compare),
     };
     match result {
