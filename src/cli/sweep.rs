@@ -202,7 +202,7 @@ fn merge_dirs(a: MergeArgs) -> CliResult {
 
     let mut lines = String::new();
     for r in m.records.values() {
-        lines.push_str(&r.json.to_string());
+        lines.push_str(&r.line);
         lines.push('\n');
     }
     let folder = a.out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));

@@ -21,6 +21,9 @@ pub struct Record {
     pub id: String,
     /// The whole record.
     pub json: serde_json::Value,
+    /// The line it was read from, kept so that merging copies records bit for bit
+    /// rather than re-printing parsed numbers.
+    pub line: String,
 }
 
 impl Record {
@@ -28,7 +31,7 @@ impl Record {
     pub fn parse(line: &str) -> Option<Record> {
         let json: serde_json::Value = serde_json::from_str(line).ok()?;
         let id = json.get("id")?.as_str()?.to_string();
-        Some(Record { id, json })
+        Some(Record { id, json, line: line.to_string() })
     }
 
     /// The record without its timing (`seconds`): what must be identical however the
