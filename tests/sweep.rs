@@ -148,7 +148,16 @@ fn merged_shards_and_one_thread_equal_a_single_run() {
     assert!(String::from_utf8_lossy(&partial.stdout).contains("missing"), "{partial:?}");
 
     let report = ok(
-        &["sweep", "merge", &d("shard0"), &d("shard1"), &d("shard2"), &d("shard1"), "--out", &d("merged/results.jsonl")],
+        &[
+            "sweep",
+            "merge",
+            &d("shard0"),
+            &d("shard1"),
+            &d("shard2"),
+            &d("shard1"),
+            "--out",
+            &d("merged/results.jsonl"),
+        ],
         None,
     );
     assert!(report.contains("0 missing, 11 duplicates, 0 conflicting"), "{report}");

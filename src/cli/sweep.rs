@@ -134,8 +134,9 @@ fn run_cells(a: RunArgs) -> CliResult {
             )));
         }
         Ok(_) => {}
-        Err(_) => std::fs::write(&kept, &text)
-            .map_err(|e| Failure::Runtime(format!("writing {}: {e}", kept.display())))?,
+        Err(_) => {
+            std::fs::write(&kept, &text).map_err(|e| Failure::Runtime(format!("writing {}: {e}", kept.display())))?
+        }
     }
     let path = out.join(RESULTS);
     let results = Results::open(&path).map_err(|e| Failure::Runtime(format!("opening {}: {e}", path.display())))?;
@@ -187,13 +188,17 @@ fn merge_dirs(a: MergeArgs) -> CliResult {
             Failure::Usage(format!("{} is not a sweep output folder ({}: {e})", dir.display(), kept.display()))
         })?;
         if text.as_ref().is_some_and(|first| *first != t) {
-            return Err(Failure::Usage(format!("{} holds a different sweep than {}", dir.display(), a.dirs[0].display())));
+            return Err(Failure::Usage(format!(
+                "{} holds a different sweep than {}",
+                dir.display(),
+                a.dirs[0].display()
+            )));
         }
         text = Some(t);
     }
     let text = text.unwrap_or_default();
-    let sweep = Sweep::parse(&text, &a.dirs[0].join(SWEEP).display().to_string())
-        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let sweep =
+        Sweep::parse(&text, &a.dirs[0].join(SWEEP).display().to_string()).map_err(|e| Failure::Usage(e.to_string()))?;
     let files: Vec<PathBuf> = a.dirs.iter().map(|d| d.join(RESULTS)).filter(|p| p.exists()).collect();
     let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let m = merge(&refs).map_err(|e| Failure::Runtime(format!("reading results: {e}")))?;
@@ -267,7 +272,9 @@ fn report(a: ReportArgs) -> CliResult {
     let (xs, ys) = (ticks(&x), ticks(&y));
     let mut sums: BTreeMap<(usize, usize), (f64, usize)> = BTreeMap::new();
     for r in m.records.values() {
-        let at = |axis: &str, ticks: &[String]| r.json["settings"].get(axis).and_then(|v| ticks.iter().position(|t| *t == tick(v)));
+        let at = |axis: &str, ticks: &[String]| {
+            r.json["settings"].get(axis).and_then(|v| ticks.iter().position(|t| *t == tick(v)))
+        };
         let (Some(i), Some(j)) = (at(&x, &xs), at(&y, &ys)) else { continue };
         let Some(v) = r.json["results"].get(&value) else {
             return Err(Failure::Usage(format!("result `{value}` is not in the records")));
@@ -292,9 +299,8 @@ fn report(a: ReportArgs) -> CliResult {
 fn slurm(a: SlurmArgs) -> CliResult {
     load(&a.file)?;
     let out = writable_dir(&a.out)?;
-    let abs = |p: &Path| {
-        std::fs::canonicalize(p).map_err(|e| Failure::Usage(format!("cannot resolve {}: {e}", p.display())))
-    };
+    let abs =
+        |p: &Path| std::fs::canonicalize(p).map_err(|e| Failure::Usage(format!("cannot resolve {}: {e}", p.display())));
     let (file, out) = (abs(&a.file)?, abs(&out)?);
     let exe = std::env::current_exe().map_err(|e| Failure::Runtime(format!("finding tapegrad's path: {e}")))?;
     let n = a.shards;
@@ -344,4 +350,3 @@ fn set_executable(path: &Path) {
 
 #[cfg(not(unix))]
 fn set_executable(_: &Path) {}
-

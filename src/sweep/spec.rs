@@ -287,7 +287,12 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Sweep, SweepError> {
 /// `width` and `depth` (a plain stack) go together, and exclude `layers`.
 fn train_checks(cells: &[Cell], raw: &RawSweep, at: &At<'_>) -> Result<(), SweepError> {
     let key = |name: &str| {
-        raw.fixed.keys().chain(raw.axes.keys()).find(|k| k.get_ref() == name).cloned().unwrap_or_else(|| Spanned::new(0..0, name.to_string()))
+        raw.fixed
+            .keys()
+            .chain(raw.axes.keys())
+            .find(|k| k.get_ref() == name)
+            .cloned()
+            .unwrap_or_else(|| Spanned::new(0..0, name.to_string()))
     };
     for c in cells {
         let (w, d) = (c.int("width"), c.int("depth"));
