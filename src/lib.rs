@@ -37,6 +37,7 @@ pub mod plots;
 pub mod snapshot;
 pub mod stats;
 pub mod study;
+pub mod sweep;
 mod tape;
 mod tensor;
 pub mod train;

@@ -278,3 +278,54 @@ pub fn heatmap(path: &Path, h: &Heatmap<'_>) -> PlotResult {
     root.present()?;
     Ok(())
 }
+
+/// Writes a heatmap over categorical axes (a sweep's settings): `values[j][i]` is the cell at column `x_ticks[i]`, row
+/// `y_ticks[j]` (NaN cells are left grey), coloured from dark blue (the smallest value)
+/// to yellow (the largest), with the range in the caption.
+pub fn category_heatmap(
+    path: &Path,
+    title: &str,
+    (x_label, x_ticks): (&str, &[String]),
+    (y_label, y_ticks): (&str, &[String]),
+    values: &[Vec<f64>],
+) -> PlotResult {
+    let finite = || values.iter().flatten().copied().filter(|v| v.is_finite());
+    let lo = finite().fold(f64::INFINITY, f64::min);
+    let hi = finite().fold(f64::NEG_INFINITY, f64::max);
+    let caption = if lo.is_finite() { format!("{title} (from {lo:.4} to {hi:.4})") } else { title.to_string() };
+    let root = SVGBackend::new(path, (720, 560)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (nx, ny) = (x_ticks.len().max(1), y_ticks.len().max(1));
+    let mut chart = ChartBuilder::on(&root)
+        .caption(caption, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..nx as f64, 0.0..ny as f64)?;
+    let tick = |ticks: &[String], v: f64| ticks.get(v.floor() as usize).cloned().unwrap_or_default();
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .x_labels(nx.min(12))
+        .y_labels(ny.min(12))
+        .x_label_formatter(&|v| tick(x_ticks, *v))
+        .y_label_formatter(&|v| tick(y_ticks, *v))
+        .draw()?;
+    let color = |v: f64| {
+        if !v.is_finite() {
+            return RGBColor(200, 200, 200);
+        }
+        let t = if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
+        let mix = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
+        RGBColor(mix(40.0, 250.0), mix(20.0, 230.0), mix(120.0, 30.0))
+    };
+    chart.draw_series(values.iter().enumerate().flat_map(|(j, row)| {
+        row.iter().enumerate().map(move |(i, &v)| {
+            Rectangle::new([(i as f64, j as f64), (i as f64 + 1.0, j as f64 + 1.0)], color(v).filled())
+        })
+    }))?;
+    root.present()?;
+    Ok(())
+}

@@ -11,6 +11,7 @@ mod jacobian;
 mod page;
 mod phase;
 mod progress;
+mod sweep;
 mod theory;
 mod train;
 
@@ -42,6 +43,9 @@ enum Command {
     Train(train::TrainArgs),
     /// Show every parameter's gradient of the reference network at initialization.
     Grads(grads::GradsArgs),
+    /// Grids of runs from a TOML file: run (resumable, sharded), merge, report, slurm.
+    #[command(subcommand)]
+    Sweep(sweep::SweepCommand),
     /// Push random inputs through a deep plain network and watch the signal grow or vanish.
     Depth(depth::DepthArgs),
     /// Print the reference network's loss graph in Graphviz DOT.
@@ -82,6 +86,7 @@ pub(crate) fn main() -> ExitCode {
         Some(Command::Theory(args)) => theory::run(args),
         Some(Command::Phase(args)) => phase::run(args),
         Some(Command::Jacobian(args)) => jacobian::run(args),
+        Some(Command::Sweep(cmd)) => sweep::run(cmd),
         None => compare::run(cli.compare),
     };
     match result {

@@ -1,0 +1,110 @@
+//! The `train` cell: a classifier trained on the moons or the digits, as `tapegrad
+//! train` would (standardised inputs, a seeded split, stratified for the digits), with
+//! the final cost and the train and test accuracy as results.
+
+use super::Cell;
+use crate::data::{Dataset, Noise, Standardizer, digits, make_moons};
+use crate::init::{Init, seeded_rng, streams};
+use crate::nn::{Activation, BinaryLoss, Sequential, TaskKind};
+use crate::optim::{Adam, GradientDescent, Momentum, Optimizer};
+use crate::train::{FitOptions, evaluate, fit};
+
+/// What one training cell produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainResult {
+    /// The training cost before the last update (NaN if training stopped).
+    pub cost: f64,
+    /// Accuracy on the training split.
+    pub train_accuracy: f64,
+    /// Accuracy on the test split (NaN when it is empty).
+    pub test_accuracy: f64,
+    /// Why training stopped early, if it did (a non-finite cost).
+    pub error: Option<String>,
+}
+
+impl TrainResult {
+    /// The results as JSON (non-finite numbers as `null`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "cost": self.cost, "train_accuracy": self.train_accuracy, "test_accuracy": self.test_accuracy,
+        });
+        if let Some(e) = &self.error {
+            v["error"] = e.clone().into();
+        }
+        v
+    }
+}
+
+/// Parses hidden widths such as `12,6` (an empty string is no hidden layer).
+pub(super) fn parse_widths(s: &str) -> Result<Vec<usize>, String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(|w| match w.parse::<usize>() {
+            Ok(n @ 1..=100_000) => Ok(n),
+            _ => Err(format!("`{w}` is not a width from 1 to 100000")),
+        })
+        .collect()
+}
+
+/// Runs a `train` cell.
+///
+/// # Panics
+/// If the cell's settings were not checked by [`super::Sweep::parse`].
+pub fn train(cell: &Cell) -> TrainResult {
+    let seed = cell.int("seed");
+    let data = match cell.str("dataset") {
+        "digits" => digits(),
+        _ => {
+            let noise = Noise { std: cell.float("noise"), shuffle: true };
+            make_moons(cell.int("samples") as usize, noise, &mut seeded_rng(seed, streams::DATA))
+        }
+    };
+    let kind = TaskKind::infer(&data.y);
+    let split = &mut seeded_rng(seed, streams::SPLIT);
+    let (train, test) = match kind {
+        TaskKind::MultiClass => data.split_stratified(cell.float("test_fraction"), split),
+        _ => data.split(cell.float("test_fraction"), split),
+    };
+    let task = kind.task_for(&train.y, BinaryLoss::Stable).expect("train cell: built-in data fits its task");
+    let standardizer = Standardizer::fit(&train.x);
+    let (train_x, test_x) = (standardizer.apply(&train.x), standardizer.apply(&test.x));
+
+    let parse_init = |k: &str| cell.str(k).parse::<Init>().expect("train cell: init checked when parsed");
+    let act: Activation = cell.str("activation").parse().expect("train cell: activation checked when parsed");
+    let mut rng = seeded_rng(seed, streams::WEIGHTS);
+    let mut model = Sequential::new(data.x.cols());
+    let init = parse_init("init");
+    let (width, depth) = (cell.int("width") as usize, cell.int("depth") as usize);
+    if !cell.str("layers").is_empty() {
+        model.push_spec(cell.str("layers"), &init, &mut rng).expect("train cell: layers checked when parsed");
+    } else {
+        let widths = if width > 0 { vec![width; depth] } else { parse_widths(cell.str("hidden")).unwrap_or_default() };
+        widths.iter().for_each(|&w| _ = model.dense(w, act, &init, &mut rng));
+    }
+    let outputs = match task {
+        crate::nn::Task::MultiClass { classes } => classes,
+        _ => 1,
+    };
+    model.dense(outputs, Activation::Identity, &parse_init("output_init"), &mut rng);
+    model.task = task;
+
+    let lr = cell.float("lr");
+    let mut optimizer: Box<dyn Optimizer> = match cell.str("optimizer") {
+        "momentum" => Box::new(Momentum::new(lr, 0.9, false)),
+        "adam" => Box::new(Adam::new(lr)),
+        _ => Box::new(GradientDescent { lr }),
+    };
+    let batch = cell.int("batch_size") as usize;
+    let opts = FitOptions {
+        batch_size: (batch > 0).then_some(batch),
+        shuffle_seed: seed,
+        ..FitOptions::epochs(cell.int("epochs") as usize)
+    };
+    let (cost, error) = match fit(&mut model, &train_x, &train.y, opts, optimizer.as_mut()) {
+        Ok(h) => (h.last().unwrap_or(f64::NAN), None),
+        Err(e) => (f64::NAN, Some(e.to_string())),
+    };
+    let accuracy = |x, d: &Dataset| if d.is_empty() { f64::NAN } else { evaluate(&model, x, &d.y).accuracy };
+    TrainResult { cost, train_accuracy: accuracy(&train_x, &train), test_accuracy: accuracy(&test_x, &test), error }
+}

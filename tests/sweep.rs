@@ -1,0 +1,248 @@
+//! Sweeps: bad sweep files are rejected with file, line and key; cell ids are fixed
+//! numbers; shards cover every cell once; merged shards, a single-threaded run and a run
+//! killed with SIGKILL and resumed all give the same records as one uninterrupted run.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use tapegrad::sweep::{Record, Sweep, cell_id};
+
+fn tapegrad(args: &[&str], threads: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tapegrad"));
+    if let Some(t) = threads {
+        cmd.env("RAYON_NUM_THREADS", t);
+    }
+    cmd.args(args).output().expect("run tapegrad")
+}
+
+fn ok(args: &[&str], threads: Option<&str>) -> String {
+    let out = tapegrad(args, threads);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?} failed ({:?}): {stderr}", out.status.code());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// The records of a results file, sorted by id, without their timing.
+fn records(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut rs: Vec<Record> = text.lines().map(|l| Record::parse(l).expect("every line is a record")).collect();
+    rs.sort_by(|a, b| a.id.cmp(&b.id));
+    rs.iter().map(Record::without_timing).collect()
+}
+
+/// The lines of a results file as text, sorted, with the `"seconds":...,` field cut
+/// out: equal only if every number is printed with the same digits.
+fn lines(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut out: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let start = l.find("\"seconds\":").expect("a record has its timing");
+            let end = start + l[start..].find(',').unwrap() + 1;
+            format!("{}{}", &l[..start], &l[end..])
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+const SIGNAL: &str = "kind = \"signal\"
+[fixed]
+depth = 12
+width = 24
+[axes]
+activation = [\"tanh\", \"relu\"]
+sw2 = { from = 0.5, to = 3.0, steps = 4 }
+sb2 = [0.0, 0.1]
+seed = [0, 1]
+";
+
+fn parse_err(text: &str) -> String {
+    Sweep::parse(text, "grid.toml").expect_err("the file is not a valid sweep").to_string()
+}
+
+#[test]
+fn bad_sweep_files_name_file_line_and_key() {
+    let e = parse_err("kind = \"signal\"\n[fixed]\ndepth = 3\nsw3 = 1.0\n");
+    assert!(e.starts_with("grid.toml:4: key `sw3`: unknown setting"), "{e}");
+    let e = parse_err("kind = \"signal\"\n\n[axes]\nsw2 = []\n");
+    assert!(e.starts_with("grid.toml:4: key `sw2`: the axis is empty"), "{e}");
+    let e = parse_err("kind = \"signal\"\n[axes]\nsw2 = { from = 1, to = 2, steps = 0 }\n");
+    assert!(e.contains("grid.toml:3: key `sw2`: the axis is empty"), "{e}");
+    let e = parse_err(
+        "kind = \"signal\"\n[axes]\nsb2 = { from = 0, to = 1, steps = 1000 }\nsw2 = { from = 1, to = 2, steps = 1001 }\n",
+    );
+    assert!(e.contains("grid.toml:4: key `sw2`: the grid grows past 1000000 cells"), "{e}");
+    let e = parse_err("kind = \"signal\"\n[fixed]\nwidth = \"wide\"\n");
+    assert!(e.contains("grid.toml:3: key `width`: `\"wide\"` is not a whole number"), "{e}");
+    let e = parse_err("kind = \"signal\"\n[fixed]\nactivation = \"swish\"\n");
+    assert!(e.contains("grid.toml:3: key `activation`") && e.contains("unknown activation"), "{e}");
+    let e = parse_err("kind = \"fit\"\n");
+    assert!(e.contains("grid.toml:1: key `kind`: unknown kind `fit`"), "{e}");
+    let e = parse_err("kind = \"train\"\n[fixed]\nlr = 0.1\n[axes]\nlr = [0.1]\n");
+    assert!(e.contains("key `lr`: is both fixed and an axis"), "{e}");
+    let e = parse_err("kind = \"signal\"\nsteps = 3\n");
+    assert!(e.contains("grid.toml") && e.contains("unknown field `steps`"), "{e}");
+
+    // Through the binary: exit code 2 and the message.
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "bad.toml", "kind = \"train\"\n[axes]\noptimizer = [\"sgd\"]\n");
+    let out = tapegrad(&["sweep", "run", &file, "--out", &dir.path().join("o").display().to_string()], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.toml:3: key `optimizer`: `\"sgd\"` must be one of: gd, momentum, adam"), "{stderr}");
+}
+
+#[test]
+fn cell_ids_are_fixed_numbers_of_the_canonical_settings() {
+    // FNV-1a's published test vectors.
+    assert_eq!(cell_id(""), "cbf29ce484222325");
+    assert_eq!(cell_id("a"), "af63dc4c8601ec8c");
+    let sweep = Sweep::parse("kind = \"signal\"\n", "d.toml").unwrap();
+    let cell = &sweep.cells[0];
+    let canonical = "kind=signal;activation=\"tanh\";c0=0.5;depth=10;sb2=0.0;seed=0;sw2=1.0;width=100";
+    assert_eq!(tapegrad::sweep::canonical(cell.kind, &cell.settings), canonical);
+    assert_eq!(cell.id, cell_id(canonical));
+    assert_eq!(cell.id, "26f50fa0dfd72b8d");
+    // Writing a default out, or an integer for a float, is the same cell.
+    let explicit = Sweep::parse("kind = \"signal\"\n[fixed]\nsw2 = 1\nwidth = 100\n", "e.toml").unwrap();
+    assert_eq!(explicit.cells[0].id, cell.id);
+}
+
+#[test]
+fn shards_cover_every_cell_exactly_once() {
+    let sweep = Sweep::parse(SIGNAL, "s.toml").unwrap();
+    assert_eq!(sweep.cells.len(), 2 * 4 * 2 * 2);
+    let mut ids: Vec<&str> = sweep.cells.iter().map(|c| c.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), sweep.cells.len(), "ids are distinct");
+    for n in [1, 2, 3, 5, 32, 40] {
+        let mut seen: Vec<&str> = (0..n).flat_map(|k| sweep.shard(k, n)).map(|c| c.id.as_str()).collect();
+        let sizes: Vec<usize> = (0..n).map(|k| sweep.shard(k, n).len()).collect();
+        assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1, "balanced: {sizes:?}");
+        seen.sort();
+        assert_eq!(seen, ids, "{n} shards");
+    }
+}
+
+#[test]
+fn merged_shards_and_one_thread_equal_a_single_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).display().to_string();
+    let file = write(dir.path(), "s.toml", SIGNAL);
+    ok(&["sweep", "run", &file, "--out", &d("single")], None);
+    ok(&["sweep", "run", &file, "--out", &d("one-thread")], Some("1"));
+    for k in 0..3 {
+        ok(&["sweep", "run", &file, "--out", &d(&format!("shard{k}")), "--shard", &format!("{k}/3"), "--json"], None);
+    }
+    let partial = tapegrad(&["sweep", "merge", &d("shard0"), &d("shard1"), "--out", &d("part/results.jsonl")], None);
+    assert_eq!(partial.status.code(), Some(1), "two of three shards are incomplete");
+    assert!(String::from_utf8_lossy(&partial.stdout).contains("missing"), "{partial:?}");
+
+    let report = ok(
+        &[
+            "sweep",
+            "merge",
+            &d("shard0"),
+            &d("shard1"),
+            &d("shard2"),
+            &d("shard1"),
+            "--out",
+            &d("merged/results.jsonl"),
+        ],
+        None,
+    );
+    assert!(report.contains("0 missing, 11 duplicates, 0 conflicting"), "{report}");
+    let single = records(&dir.path().join("single/results.jsonl"));
+    assert_eq!(single.len(), 32);
+    assert_eq!(records(&dir.path().join("merged/results.jsonl")), single);
+    assert_eq!(records(&dir.path().join("one-thread/results.jsonl")), single);
+    // Bit for bit: the same digits of every number, not just equal parsed values.
+    let single = lines(&dir.path().join("single/results.jsonl"));
+    assert_eq!(lines(&dir.path().join("merged/results.jsonl")), single);
+    assert_eq!(lines(&dir.path().join("one-thread/results.jsonl")), single);
+    // The merged file is sorted by id.
+    let merged = std::fs::read_to_string(dir.path().join("merged/results.jsonl")).unwrap();
+    let ids: Vec<String> = merged.lines().map(|l| Record::parse(l).unwrap().id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+
+    let html = ok(&["sweep", "report", &d("merged"), "--x", "sw2", "--y", "sb2", "--value", "q_last"], None);
+    assert!(html.contains("index.html"), "{html}");
+    let page = std::fs::read_to_string(dir.path().join("merged/index.html")).unwrap();
+    assert!(page.contains("<svg") && page.contains("q_last"));
+}
+
+#[test]
+fn a_run_killed_mid_way_resumes_to_the_same_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name);
+    // Enough cells that the run is still going when it is killed.
+    let text = "kind = \"signal\"\n[fixed]\ndepth = 30\nwidth = 96\n[axes]\nsw2 = { from = 0.5, to = 4.0, steps = 20 }\nsb2 = [0.0, 0.05]\nseed = [0, 1, 2]\n";
+    let file = write(dir.path(), "k.toml", text);
+    let results = d("killed/results.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tapegrad"))
+        .args(["sweep", "run", &file, "--out", &d("killed").display().to_string()])
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        let lines = std::fs::read_to_string(&results).map_or(0, |t| t.lines().count());
+        if lines >= 5 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "no records after two minutes");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = std::fs::read_to_string(&results).unwrap().lines().count();
+    assert!(before < 120, "killed before the end ({before} records)");
+    // A torn last line, as a crash mid-write would leave it, is cut off and rewritten.
+    let mut torn = std::fs::read_to_string(&results).unwrap();
+    torn.push_str("{\"id\":\"00");
+    std::fs::write(&results, torn).unwrap();
+
+    let resumed = ok(&["sweep", "run", &file, "--out", &d("killed").display().to_string()], None);
+    assert!(resumed.contains(&format!("{before} already done")), "{resumed}");
+    ok(&["sweep", "run", &file, "--out", &d("whole").display().to_string()], None);
+    let whole = records(&d("whole/results.jsonl"));
+    assert_eq!(whole.len(), 120);
+    assert_eq!(records(&results), whole);
+    assert_eq!(lines(&results), lines(&d("whole/results.jsonl")));
+}
+
+#[test]
+fn a_train_sweep_learns_the_moons() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "kind = \"train\"\n[fixed]\nepochs = 300\nlr = 0.05\noptimizer = \"adam\"\n[axes]\ninit = [\"he\", \"zeros\"]\n";
+    let file = write(dir.path(), "t.toml", text);
+    let out = dir.path().join("t");
+    ok(&["sweep", "run", &file, "--out", &out.display().to_string()], None);
+    let rs = records(&out.join("results.jsonl"));
+    let acc = |init: &str| {
+        let r = rs.iter().find(|r| r["settings"]["init"] == init).unwrap();
+        r["results"]["test_accuracy"].as_f64().unwrap()
+    };
+    assert!(acc("he") > 0.8, "He-initialized network learns the moons: {}", acc("he"));
+    assert!(acc("he") > acc("zeros"), "he {} vs zeros {}", acc("he"), acc("zeros"));
+}
+
+#[test]
+fn a_different_sweep_in_the_same_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.toml", "kind = \"signal\"\n[fixed]\ndepth = 2\nwidth = 4\n");
+    let b = write(dir.path(), "b.toml", "kind = \"signal\"\n[fixed]\ndepth = 3\nwidth = 4\n");
+    let out = dir.path().join("o").display().to_string();
+    ok(&["sweep", "run", &a, "--out", &out], None);
+    let refused = tapegrad(&["sweep", "run", &b, "--out", &out], None);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("different sweep"));
+}
