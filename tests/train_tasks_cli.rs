@@ -140,3 +140,20 @@ fn idx_files_train_with_labels() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A saved model carries its task: loaded without `--task`, a regression model saved
+/// from 0/1 targets (which alone would read as binary) is evaluated as regression.
+#[test]
+fn a_loaded_model_keeps_its_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.csv");
+    let rows: String = (0..40).map(|i| format!("{},{}\n", i as f64 / 10.0, i % 2)).collect();
+    std::fs::write(&data, rows).unwrap();
+    let (data, model) = (data.to_str().unwrap(), dir.path().join("m.safetensors"));
+    let model = model.to_str().unwrap();
+    let saved = train_json(&["--data", data, "--task", "regression", "--epochs", "20", "--save", model]);
+    assert_eq!(saved["task"], "regression");
+    let loaded = train_json(&["--data", data, "--load", model, "--epochs", "0"]);
+    assert_eq!(loaded["task"], "regression");
+    assert_eq!(loaded["train_rmse"], saved["train_rmse"]);
+}

@@ -277,7 +277,9 @@ fn check_save_path(path: &Path) -> CliResult {
 }
 
 fn train(a: &TrainArgs, data: Dataset, loaded: Option<&SavedParams>) -> Result<Outcome, Failure> {
-    let kind = a.task.unwrap_or_else(|| TaskKind::infer(&data.y));
+    // The task: as stated, else as a loaded model was saved with, else from the targets.
+    let saved_task = loaded.and_then(|l| l.metadata.get("tapegrad.task")).and_then(|t| t.parse().ok());
+    let kind = a.task.or(saved_task).unwrap_or_else(|| TaskKind::infer(&data.y));
     let split_rng = &mut seeded_rng(a.seed, streams::SPLIT);
     let (train, test) = match a.stratify || kind == TaskKind::MultiClass {
         true => data.split_stratified(a.test_fraction, split_rng),
