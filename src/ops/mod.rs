@@ -166,7 +166,7 @@ impl Op {
     /// Whether gradients flow through the op to its inputs (all but `detach` do).
     #[inline]
     pub(crate) fn passes_gradient(self) -> bool {
-        self != Op::Structure(Structure::Detach)
+        !matches!(self, Op::Structure(Structure::Detach))
     }
 
     /// Whether the op keeps a tensor from its forward pass for its backward pass: the
