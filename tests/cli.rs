@@ -149,6 +149,33 @@ fn dataset_digits_writes_the_shipped_digits_as_csv() {
     assert_eq!(text.lines().count(), 1 + 1797);
 }
 
+/// A reader that closes the pipe early (`tapegrad dataset digits | head -1`) ends the
+/// command quietly, as it ends `cat`: no panic about a broken pipe, nothing on stderr.
+#[test]
+fn a_reader_closing_the_pipe_early_ends_the_command_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tapegrad"))
+        .args(["dataset", "digits"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tapegrad");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.starts_with("x1,"), "{first}");
+    // The reader is dropped here: the rest of the 270 kB no longer fits in the pipe.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.is_empty(), "stderr after the pipe closed: {stderr}");
+    assert_ne!(out.status.code(), Some(101), "panicked");
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+    }
+}
+
 fn json(out: &Output) -> serde_json::Value {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("--json prints JSON")
