@@ -9,13 +9,8 @@ use tapegrad::CustomOp;
 use tapegrad::gradcheck::gradcheck;
 use tapegrad::prelude::*;
 
-fn sample(rows: usize, cols: usize, seed: u64) -> Tensor {
-    Tensor::from_vec(
-        rows,
-        cols,
-        (0..rows * cols).map(|i| 1.9 * ((i as f64 + 1.0) * 1.37 + seed as f64 * 2.71).sin()).collect(),
-    )
-}
+mod common;
+use common::sample;
 
 fn assert_close(got: &Tensor, want: &Tensor, tol: f64, what: &str) {
     assert_eq!(got.shape(), want.shape(), "{what}");

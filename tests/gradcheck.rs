@@ -10,76 +10,56 @@ use std::slice::from_ref;
 use tapegrad::gradcheck::{GradcheckError, gradcheck};
 use tapegrad::prelude::*;
 
-/// A `rows x cols` tensor of fixed, unequal values in about (-2, 2), none within 0.1
-/// of zero (so relu-like kinks and divisions stay far away). `seed` varies the values.
-fn t(rows: usize, cols: usize, seed: u64) -> Tensor {
-    let data = (0..rows * cols)
-        .map(|i| {
-            let v = 1.9 * ((i as f64 + 1.0) * 1.37 + seed as f64 * 2.71).sin();
-            if v.abs() < 0.1 { v + 0.3 * v.signum() } else { v }
-        })
-        .collect();
-    Tensor::from_vec(rows, cols, data)
-}
+mod common;
+use common::{check, positive, sample};
 
-/// Like [`t`], but every value in (0.5, 2.5): for `ln` and `powf`.
-fn pos(rows: usize, cols: usize, seed: u64) -> Tensor {
-    t(rows, cols, seed).map(|v| 1.5 + v / 1.9)
-}
-
-/// Like [`t`], but of both signs and at least 0.5 from zero: for denominators.
+/// Like [`sample`], but of both signs and at least 0.5 from zero: for denominators.
 fn denom(rows: usize, cols: usize, seed: u64) -> Tensor {
-    t(rows, cols, seed).map(|v| v + 0.4 * v.signum())
-}
-
-/// Runs gradcheck and panics with its error and `what` on a mismatch.
-fn check<F>(what: &str, inputs: &[Tensor], f: F)
-where
-    F: for<'t> Fn(&[Var<'t>]) -> Var<'t>,
-{
-    if let Err(e) = gradcheck(inputs, f) {
-        panic!("{what}: {e}");
-    }
+    sample(rows, cols, seed).map(|v| v + 0.4 * v.signum())
 }
 
 #[test]
 fn matmul_both_operands_non_square() {
-    check("(2x3)·(3x4)", &[t(2, 3, 1), t(3, 4, 2)], |v| v[0].matmul(v[1]));
-    check("(4x1)·(1x3) outer", &[t(4, 1, 3), t(1, 3, 4)], |v| v[0].matmul(v[1]));
-    check("(1x5)·(5x1) inner", &[t(1, 5, 5), t(5, 1, 6)], |v| v[0].matmul(v[1]));
-    check("(3x2)·(2x2)·(2x5)", &[t(3, 2, 7), t(2, 2, 8), t(2, 5, 9)], |v| v[0].matmul(v[1]).matmul(v[2]));
+    check("(2x3)·(3x4)", &[sample(2, 3, 1), sample(3, 4, 2)], |v| v[0].matmul(v[1]));
+    check("(4x1)·(1x3) outer", &[sample(4, 1, 3), sample(1, 3, 4)], |v| v[0].matmul(v[1]));
+    check("(1x5)·(5x1) inner", &[sample(1, 5, 5), sample(5, 1, 6)], |v| v[0].matmul(v[1]));
+    check("(3x2)·(2x2)·(2x5)", &[sample(3, 2, 7), sample(2, 2, 8), sample(2, 5, 9)], |v| {
+        v[0].matmul(v[1]).matmul(v[2])
+    });
 }
 
 #[test]
 fn affine_every_operand() {
-    check("(4x3)·(3x2) + (1x2)", &[t(4, 3, 1), t(3, 2, 2), t(1, 2, 3)], |v| v[0].affine(v[1], v[2]));
-    check("(5x2)·(2x1) + (1x1)", &[t(5, 2, 4), t(2, 1, 5), t(1, 1, 6)], |v| v[0].affine(v[1], v[2]));
+    check("(4x3)·(3x2) + (1x2)", &[sample(4, 3, 1), sample(3, 2, 2), sample(1, 2, 3)], |v| v[0].affine(v[1], v[2]));
+    check("(5x2)·(2x1) + (1x1)", &[sample(5, 2, 4), sample(2, 1, 5), sample(1, 1, 6)], |v| v[0].affine(v[1], v[2]));
     // Through a nonlinearity, so that the upstream gradient differs per element.
-    check("tanh((3x4)·(4x3) + (1x3))", &[t(3, 4, 7), t(4, 3, 8), t(1, 3, 9)], |v| v[0].affine(v[1], v[2]).tanh());
+    check("tanh((3x4)·(4x3) + (1x3))", &[sample(3, 4, 7), sample(4, 3, 8), sample(1, 3, 9)], |v| {
+        v[0].affine(v[1], v[2]).tanh()
+    });
 }
 
 #[test]
 fn affine_equals_matmul_plus_bias() {
     let tape = Tape::new();
-    let (x, w, b) = (tape.leaf(t(6, 3, 1)), tape.leaf(t(3, 5, 2)), tape.leaf(t(1, 5, 3)));
+    let (x, w, b) = (tape.leaf(sample(6, 3, 1)), tape.leaf(sample(3, 5, 2)), tape.leaf(sample(1, 5, 3)));
     assert_eq!(x.affine(w, b).value(), (x.matmul(w) + b).value());
 }
 
 #[test]
 fn matmul_output_shape() {
     let tape = Tape::new();
-    let y = tape.leaf(t(2, 3, 1)).matmul(tape.leaf(t(3, 4, 2)));
+    let y = tape.leaf(sample(2, 3, 1)).matmul(tape.leaf(sample(3, 4, 2)));
     assert_eq!(y.shape(), (2, 4));
-    assert_eq!(y.value(), t(2, 3, 1).matmul(&t(3, 4, 2)));
+    assert_eq!(y.value(), sample(2, 3, 1).matmul(&sample(3, 4, 2)));
 }
 
 #[test]
 fn transpose() {
-    check("t of 2x3", &[t(2, 3, 1)], |v| v[0].t());
-    check("t of 1x4", &[t(1, 4, 2)], |v| v[0].t());
-    check("aᵀ·b", &[t(3, 2, 3), t(3, 4, 4)], |v| v[0].t().matmul(v[1]));
-    check("a·bᵀ", &[t(2, 3, 5), t(4, 3, 6)], |v| v[0].matmul(v[1].t()));
-    check("a·aᵀ", &[t(2, 3, 7)], |v| v[0].matmul(v[0].t()));
+    check("t of 2x3", &[sample(2, 3, 1)], |v| v[0].t());
+    check("t of 1x4", &[sample(1, 4, 2)], |v| v[0].t());
+    check("aᵀ·b", &[sample(3, 2, 3), sample(3, 4, 4)], |v| v[0].t().matmul(v[1]));
+    check("a·bᵀ", &[sample(2, 3, 5), sample(4, 3, 6)], |v| v[0].matmul(v[1].t()));
+    check("a·aᵀ", &[sample(2, 3, 7)], |v| v[0].matmul(v[0].t()));
 }
 
 /// The four arithmetic operators, by symbol.
@@ -112,9 +92,9 @@ const BROADCASTS: [((usize, usize), (usize, usize)); 9] = [
 fn arithmetic_in_every_broadcast_form() {
     for op in OPS {
         for (sa, sb) in BROADCASTS {
-            let a = t(sa.0, sa.1, 11);
+            let a = sample(sa.0, sa.1, 11);
             // Denominators of both signs stay at least 0.5 from zero.
-            let b = if op == '/' { denom(sb.0, sb.1, 12) } else { t(sb.0, sb.1, 12) };
+            let b = if op == '/' { denom(sb.0, sb.1, 12) } else { sample(sb.0, sb.1, 12) };
             check(&format!("{sa:?} {op} {sb:?}"), &[a, b], |v| binary(op, v[0], v[1]));
         }
     }
@@ -140,7 +120,7 @@ fn an_operand_used_on_both_sides() {
 
 #[test]
 fn var_and_f64_on_either_side() {
-    let a = t(2, 3, 14);
+    let a = sample(2, 3, 14);
     let d = denom(2, 3, 15);
     check("v + 2.5", from_ref(&a), |v| v[0] + 2.5);
     check("2.5 + v", from_ref(&a), |v| 2.5 + v[0]);
@@ -154,14 +134,14 @@ fn var_and_f64_on_either_side() {
 
 #[test]
 fn unary_neg() {
-    check("-v", &[t(3, 2, 16)], |v| -v[0]);
-    check("-(-v) * v", &[t(3, 2, 17)], |v| -(-v[0]) * v[0]);
+    check("-v", &[sample(3, 2, 16)], |v| -v[0]);
+    check("-(-v) * v", &[sample(3, 2, 17)], |v| -(-v[0]) * v[0]);
 }
 
 #[test]
 fn relu_and_leaky_relu_away_from_zero() {
-    // t() keeps every value at least 0.1 from the kink; both signs occur.
-    let x = t(3, 4, 18);
+    // sample() keeps every value at least 0.1 from the kink; both signs occur.
+    let x = sample(3, 4, 18);
     assert!(x.data().iter().any(|&v| v < 0.0) && x.data().iter().any(|&v| v > 0.0));
     check("relu", from_ref(&x), |v| v[0].relu());
     check("leaky_relu(0.01)", from_ref(&x), |v| v[0].leaky_relu(0.01));
@@ -171,7 +151,7 @@ fn relu_and_leaky_relu_away_from_zero() {
 
 #[test]
 fn sigmoid_including_large_inputs() {
-    check("sigmoid", &[t(3, 4, 19)], |v| v[0].sigmoid());
+    check("sigmoid", &[sample(3, 4, 19)], |v| v[0].sigmoid());
     let large = Tensor::from_vec(2, 4, vec![-40.0, -15.0, -6.0, -0.3, 0.4, 7.0, 16.0, 40.0]);
     check("sigmoid, large |x|", from_ref(&large), |v| v[0].sigmoid());
 
@@ -199,38 +179,38 @@ fn sigmoid_including_large_inputs() {
 
 #[test]
 fn tanh_exp_ln_powf() {
-    check("tanh", &[t(3, 4, 20)], |v| v[0].tanh());
+    check("tanh", &[sample(3, 4, 20)], |v| v[0].tanh());
     check("tanh, large |x|", &[Tensor::from_vec(1, 4, vec![-30.0, -4.0, 5.0, 30.0])], |v| v[0].tanh());
-    check("exp", &[t(3, 4, 21)], |v| v[0].exp());
-    check("ln", &[pos(3, 4, 22)], |v| v[0].ln());
+    check("exp", &[sample(3, 4, 21)], |v| v[0].exp());
+    check("ln", &[positive(3, 4, 22)], |v| v[0].ln());
     check("ln, small and large", &[Tensor::from_vec(1, 3, vec![1e-3, 1.0, 1e3])], |v| v[0].ln());
     for p in [2.0, 3.0, 0.5, 1.5, 2.7, -1.0, -0.5, -2.5] {
-        check(&format!("powf({p})"), &[pos(3, 4, 23)], |v| v[0].powf(p));
+        check(&format!("powf({p})"), &[positive(3, 4, 23)], |v| v[0].powf(p));
     }
     // Integer powers are defined for negative bases too.
     for p in [2.0, 3.0] {
-        check(&format!("powf({p}) of both signs"), &[t(3, 4, 24)], |v| v[0].powf(p));
+        check(&format!("powf({p}) of both signs"), &[sample(3, 4, 24)], |v| v[0].powf(p));
     }
 }
 
 #[test]
 fn sum_and_mean() {
-    check("sum", &[t(3, 5, 25)], |v| v[0].sum());
-    check("mean", &[t(3, 5, 26)], |v| v[0].mean());
+    check("sum", &[sample(3, 5, 25)], |v| v[0].sum());
+    check("mean", &[sample(3, 5, 26)], |v| v[0].mean());
     // An upstream gradient other than 1.
-    check("3·sum", &[t(2, 3, 27)], |v| v[0].sum() * 3.0);
-    check("mean²", &[t(2, 3, 28)], |v| v[0].mean() * v[0].mean());
+    check("3·sum", &[sample(2, 3, 27)], |v| v[0].sum() * 3.0);
+    check("mean²", &[sample(2, 3, 28)], |v| v[0].mean() * v[0].mean());
 }
 
 #[test]
 fn bce_with_logits() {
     let y = Tensor::from_vec(4, 2, vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0]);
-    check("0/1 targets", &[t(4, 2, 29)], |v| v[0].bce_with_logits(&y));
+    check("0/1 targets", &[sample(4, 2, 29)], |v| v[0].bce_with_logits(&y));
     let soft = Tensor::from_vec(4, 2, vec![0.1, 0.9, 0.5, 0.3, 0.7, 0.0, 1.0, 0.25]);
-    check("soft targets", &[t(4, 2, 30)], |v| v[0].bce_with_logits(&soft));
+    check("soft targets", &[sample(4, 2, 30)], |v| v[0].bce_with_logits(&soft));
     let big = Tensor::from_vec(4, 2, vec![-60.0, 60.0, -25.0, 25.0, 35.0, -35.0, 0.5, -0.5]);
     check("large logits", &[big], |v| v[0].bce_with_logits(&y));
-    check("scaled", &[t(4, 2, 31)], |v| v[0].bce_with_logits(&y) * 2.5);
+    check("scaled", &[sample(4, 2, 31)], |v| v[0].bce_with_logits(&y) * 2.5);
 }
 
 #[test]
@@ -241,32 +221,32 @@ fn binary_cross_entropy_on_probabilities() {
     check("eps 1e-3", from_ref(&p), |v| v[0].binary_cross_entropy(&y, 1e-3));
     let soft = Tensor::from_vec(3, 2, vec![0.3, 0.6, 0.5, 0.1, 0.9, 0.4]);
     check("soft targets", &[p], |v| v[0].binary_cross_entropy(&soft, 1e-7));
-    check("after sigmoid", &[t(3, 2, 32)], |v| v[0].sigmoid().binary_cross_entropy(&y, 1e-12));
+    check("after sigmoid", &[sample(3, 2, 32)], |v| v[0].sigmoid().binary_cross_entropy(&y, 1e-12));
 }
 
 #[test]
 fn mse() {
-    let y = t(3, 4, 33);
-    check("mse", &[t(3, 4, 34)], |v| v[0].mse(&y));
+    let y = sample(3, 4, 33);
+    check("mse", &[sample(3, 4, 34)], |v| v[0].mse(&y));
     check("mse of 1x1", &[Tensor::scalar(0.7)], |v| v[0].mse(&Tensor::scalar(-1.2)));
 }
 
 #[test]
 fn softmax_cross_entropy() {
     let one_hot = Tensor::from_vec(3, 4, vec![0., 1., 0., 0., 1., 0., 0., 0., 0., 0., 0., 1.]);
-    check("one-hot", &[t(3, 4, 35)], |v| v[0].softmax_cross_entropy(&one_hot));
+    check("one-hot", &[sample(3, 4, 35)], |v| v[0].softmax_cross_entropy(&one_hot));
     let soft = Tensor::from_vec(3, 4, vec![0.1, 0.2, 0.3, 0.4, 0.25, 0.25, 0.5, 0.0, 0.7, 0.1, 0.1, 0.1]);
-    check("soft", &[t(3, 4, 36)], |v| v[0].softmax_cross_entropy(&soft));
+    check("soft", &[sample(3, 4, 36)], |v| v[0].softmax_cross_entropy(&soft));
     let big = Tensor::from_vec(2, 3, vec![300.0, -200.0, 299.0, -50.0, -51.0, -49.5]);
     let y = Tensor::from_vec(2, 3, vec![0.0, 0.0, 1.0, 0.2, 0.3, 0.5]);
     check("large logits", &[big], |v| v[0].softmax_cross_entropy(&y));
-    check("after matmul", &[t(3, 2, 37), t(2, 4, 38)], |v| v[0].matmul(v[1]).softmax_cross_entropy(&one_hot));
+    check("after matmul", &[sample(3, 2, 37), sample(2, 4, 38)], |v| v[0].matmul(v[1]).softmax_cross_entropy(&one_hot));
 }
 
 #[test]
 fn two_layer_net_with_bias_broadcast_and_loss() {
     let y = Tensor::from_vec(5, 1, vec![1.0, 0.0, 1.0, 1.0, 0.0]);
-    let inputs = [t(5, 3, 40), t(3, 4, 41), t(1, 4, 42), t(4, 1, 43), t(1, 1, 44)];
+    let inputs = [sample(5, 3, 40), sample(3, 4, 41), sample(1, 4, 42), sample(4, 1, 43), sample(1, 1, 44)];
     check("tanh net, bce_with_logits", &inputs, |v| {
         let h = (v[0].matmul(v[1]) + v[2]).tanh();
         (h.matmul(v[3]) + v[4]).bce_with_logits(&y)
@@ -279,21 +259,21 @@ fn two_layer_net_with_bias_broadcast_and_loss() {
 
 #[test]
 fn reused_nodes() {
-    check("b = a + a; c = b * b", &[t(2, 3, 45)], |v| {
+    check("b = a + a; c = b * b", &[sample(2, 3, 45)], |v| {
         let b = v[0] + v[0];
         b * b
     });
-    check("diamond", &[t(2, 2, 46)], |v| {
+    check("diamond", &[sample(2, 2, 46)], |v| {
         let b = v[0].tanh();
         let c = b * v[0];
         let d = b.exp() - c;
         d * b + c / (b * b + 1.0)
     });
-    check("leaf used five times", &[pos(1, 3, 47)], |v| {
+    check("leaf used five times", &[positive(1, 3, 47)], |v| {
         let a = v[0];
         (a * a).ln() + a.powf(-0.5) * a - a.sigmoid()
     });
-    check("matmul with itself", &[t(3, 3, 48)], |v| v[0].matmul(v[0]).matmul(v[0].t()));
+    check("matmul with itself", &[sample(3, 3, 48)], |v| v[0].matmul(v[0]).matmul(v[0].t()));
 }
 
 /// A wrong gradient: `a · stop(a)` where `stop(a)` is `a`'s value copied onto the tape

@@ -5,14 +5,10 @@
 //! first maximal element at a tie, stay finite in value and gradient at logits of ±1000
 //! (and pass gradcheck there), and panic with a message naming the op and the shapes.
 
-use tapegrad::gradcheck::gradcheck;
 use tapegrad::prelude::*;
 
-fn check(what: &str, inputs: &[Tensor], f: impl for<'t> Fn(&[Var<'t>]) -> Var<'t>) {
-    if let Err(e) = gradcheck(inputs, f) {
-        panic!("{what}: {e}");
-    }
-}
+mod common;
+use common::check;
 
 fn close(got: &[f64], want: &[f64], tol: f64) {
     assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");

@@ -5,25 +5,10 @@
 //! inside and just outside; `maximum`/`minimum`: a tie splits the gradient ½/½), and
 //! panic with a message naming the op and the shapes.
 
-use tapegrad::gradcheck::gradcheck;
 use tapegrad::prelude::*;
 
-fn check(what: &str, inputs: &[Tensor], f: impl for<'t> Fn(&[Var<'t>]) -> Var<'t>) {
-    if let Err(e) = gradcheck(inputs, f) {
-        panic!("{what}: {e}");
-    }
-}
-
-/// Distinct values in about (-2, 2), each at least 0.1 away from zero.
-fn sample(rows: usize, cols: usize, seed: u64) -> Tensor {
-    let data = (0..rows * cols)
-        .map(|i| {
-            let v = 1.9 * ((i as f64 + 1.0) * 1.37 + seed as f64 * 2.71).sin();
-            if v.abs() < 0.1 { v + 0.3 * v.signum() } else { v }
-        })
-        .collect();
-    Tensor::from_vec(rows, cols, data)
-}
+mod common;
+use common::{check, sample};
 
 #[test]
 fn unary_values_and_gradients() {

@@ -5,22 +5,10 @@
 //! times or never, a node used both detached and undetached), and panic with a message
 //! naming the op and the shapes.
 
-use tapegrad::gradcheck::gradcheck;
 use tapegrad::prelude::*;
 
-fn check(what: &str, inputs: &[Tensor], f: impl for<'t> Fn(&[Var<'t>]) -> Var<'t>) {
-    if let Err(e) = gradcheck(inputs, f) {
-        panic!("{what}: {e}");
-    }
-}
-
-fn sample(rows: usize, cols: usize, seed: u64) -> Tensor {
-    Tensor::from_vec(
-        rows,
-        cols,
-        (0..rows * cols).map(|i| 1.9 * ((i as f64 + 1.0) * 1.37 + seed as f64 * 2.71).sin()).collect(),
-    )
-}
+mod common;
+use common::{check, sample};
 
 /// 1 2 3 / 4 5 6 / 7 8 9 / 10 11 12
 fn counting() -> Tensor {
