@@ -1,6 +1,7 @@
 //! Sweeps: bad sweep files are rejected with file, line and key; cell ids are fixed
 //! numbers; shards cover every cell once; merged shards, a single-threaded run and a run
-//! killed with SIGKILL and resumed all give the same records as one uninterrupted run.
+//! killed with SIGKILL and resumed all give the same records as one uninterrupted run;
+//! a train cell counts the epochs its cost takes to reach a target.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -245,4 +246,30 @@ fn a_different_sweep_in_the_same_folder_is_refused() {
     let refused = tapegrad(&["sweep", "run", &b, "--out", &out], None);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("different sweep"));
+}
+
+#[test]
+fn a_train_cell_counts_the_epochs_until_its_cost_reaches_the_target() {
+    let cell = |settings: &str| {
+        let text = format!("kind = \"train\"\n[fixed]\noptimizer = \"adam\"\nlr = 0.05\n{settings}\n");
+        let sweep = Sweep::parse(&text, "t.toml").unwrap();
+        let result = tapegrad::sweep::train(&sweep.cells[0]).to_json();
+        (sweep.cells[0].id.clone(), result)
+    };
+    // Without a target the record is as before, and an explicit 0 is the same cell.
+    let (id, plain) = cell("epochs = 60");
+    assert!(plain.get("epochs_to_target").is_none(), "{plain}");
+    assert_eq!(cell("epochs = 60\ntarget_cost = 0").0, id);
+    // The cost after 59 updates as the target: reached after at most 59 epochs.
+    let target = plain["cost"].as_f64().unwrap();
+    let (_, long) = cell(&format!("epochs = 200\ntarget_cost = {target:?}"));
+    let k = long["epochs_to_target"].as_u64().expect("the target is reached") as usize;
+    assert!((1..=59).contains(&k), "{long}");
+    // Cut after k + 1 epochs the last cost (after k updates) is at the target; after k
+    // epochs it is still above: k is the first.
+    let last = |epochs: usize| cell(&format!("epochs = {epochs}")).1["cost"].as_f64().unwrap();
+    assert!(last(k + 1) <= target && last(k) > target, "k = {k}: {} {} {target}", last(k + 1), last(k));
+    // A target never reached is null; one met at initialization is 0 epochs.
+    assert_eq!(cell("epochs = 20\ntarget_cost = 1e-9").1["epochs_to_target"], serde_json::Value::Null);
+    assert_eq!(cell("epochs = 20\ntarget_cost = 1e9").1["epochs_to_target"], 0);
 }

@@ -157,3 +157,33 @@ fn a_loaded_model_keeps_its_task() {
     assert_eq!(loaded["task"], "regression");
     assert_eq!(loaded["train_rmse"], saved["train_rmse"]);
 }
+
+/// `--compare-with` draws an earlier run's cost history (its `--json` output) in the
+/// same figure; a file that is not such output is a usage error naming the file.
+#[test]
+fn an_earlier_runs_costs_are_drawn_beside_this_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = ["--dataset", "digits", "--hidden", "8", "--epochs", "5"];
+    let earlier = train_json(&[&base[..], &["--init", "xavier_normal"]].concat());
+    assert_eq!(earlier["costs"].as_array().map(Vec::len), Some(5));
+    let file = dir.path().join("earlier.json");
+    std::fs::write(&file, earlier.to_string()).unwrap();
+    let out = dir.path().join("out");
+    let run = |with: &std::path::Path| {
+        let args = ["train", "--out", out.to_str().unwrap(), "--compare-with", with.to_str().unwrap()];
+        Command::new(env!("CARGO_BIN_EXE_tapegrad")).args([&args[..], &base[..]].concat()).output().unwrap()
+    };
+    let ok = run(&file);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let svg = std::fs::read_to_string(out.join("cost_curve.svg")).unwrap();
+    assert!(svg.contains("gd init xavier_normal") && svg.contains("gd init he"), "both runs are labelled");
+
+    let not_json = dir.path().join("costs.txt");
+    std::fs::write(&not_json, "2.3 2.2").unwrap();
+    for bad in [not_json.clone(), dir.path().join("missing.json")] {
+        let failed = run(&bad);
+        let stderr = String::from_utf8_lossy(&failed.stderr);
+        assert_eq!(failed.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&format!("--compare-with {}", bad.display())), "{stderr}");
+    }
+}

@@ -126,6 +126,10 @@ pub(crate) struct TrainArgs {
     /// Print the results as JSON on standard output instead of the report.
     #[arg(long)]
     json: bool,
+    /// Draw the cost history of an earlier run (the output of `train --json`) beside this
+    /// run's in cost_curve.svg; repeat for several.
+    #[arg(long, value_name = "FILE.json")]
+    compare_with: Vec<PathBuf>,
     /// Save the trained parameters to this safetensors file (written atomically).
     #[arg(long)]
     save: Option<PathBuf>,
@@ -215,6 +219,7 @@ pub(crate) fn run(a: TrainArgs) -> CliResult {
         (None, _) => tapegrad::data::digits(),
     };
     check_network(&a, &data)?;
+    let earlier = a.compare_with.iter().map(|p| earlier_costs(p)).collect::<Result<Vec<_>, _>>()?;
     let loaded = a.load.as_ref().map(io::load_params).transpose().map_err(|e| usage(&e))?;
     let o = train(&a, data, loaded.as_ref())?;
 
@@ -227,7 +232,7 @@ pub(crate) fn run(a: TrainArgs) -> CliResult {
     } else {
         print_report(&a, &o);
     }
-    let figures = write_figures(&out, &a, &o).map_err(figure_error(&out))?;
+    let figures = write_figures(&out, &a, &o, &earlier).map_err(figure_error(&out))?;
     let index = write_page(&out, &a, &o, std::slice::from_ref(&figures))?;
     if !a.json {
         println!("figures and {} written to {}", index.display(), out.display());
@@ -608,14 +613,34 @@ fn to_json(a: &TrainArgs, o: &Outcome) -> serde_json::Value {
     })
 }
 
-/// Writes the cost curve and, for two features, the decision boundary; returns the files
-/// written.
-fn write_figures(out: &Path, a: &TrainArgs, o: &Outcome) -> Result<Vec<PathBuf>, Box<dyn std::error::Error>> {
+/// The label and cost history of an earlier run, read from its `train --json` output
+/// (a cost that was not finite is `null` there, and NaN here).
+fn earlier_costs(path: &Path) -> Result<(String, Vec<f64>), Failure> {
+    let bad = |why: String| Failure::Usage(format!("--compare-with {}: {why}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let run: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let costs = run["costs"].as_array().filter(|c| !c.is_empty()).ok_or_else(|| {
+        bad("no `costs` list: not the output of `tapegrad train --json`, or a run of 0 epochs".into())
+    })?;
+    let text_of = |key: &str| run[key].as_str().unwrap_or("?").to_string();
+    let label = format!("{} init {}", text_of("optimizer"), text_of("init"));
+    Ok((label, costs.iter().map(|c| c.as_f64().unwrap_or(f64::NAN)).collect()))
+}
+
+/// Writes the cost curve (beside the `earlier` runs' curves) and, for two features, the
+/// decision boundary; returns the files written.
+fn write_figures(
+    out: &Path,
+    a: &TrainArgs,
+    o: &Outcome,
+    earlier: &[(String, Vec<f64>)],
+) -> Result<Vec<PathBuf>, Box<dyn std::error::Error>> {
     let mut files = Vec::new();
     if !o.costs.is_empty() {
-        let label = format!("{} init {}", optimizer_name(a), a.init);
+        let mut runs: Vec<(String, &[f64])> = earlier.iter().map(|(label, c)| (label.clone(), &c[..])).collect();
+        runs.push((format!("{} init {}", optimizer_name(a), a.init), &o.costs[..]));
         let path = out.join("cost_curve.svg");
-        plots::cost_curves(&path, "Cost during training", &[(label, &o.costs[..])])?;
+        plots::cost_curves(&path, "Cost during training", &runs)?;
         files.push(path);
     }
     if o.data.x.cols() == 2

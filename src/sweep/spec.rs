@@ -21,7 +21,7 @@ pub const MAX_CELLS: usize = 1_000_000;
 pub enum Kind {
     /// A deep random network's forward signal: per-layer length `q` and correlation `c`.
     Signal,
-    /// A training run: final cost and train/test accuracy.
+    /// A training run: final cost, train/test accuracy, epochs to a target cost.
     Train,
 }
 
@@ -142,6 +142,7 @@ fn schema(kind: Kind) -> Vec<Setting> {
             setting("output_init", s("normal:1"), init),
             setting("samples", int(200), size),
             setting("seed", int(0), any),
+            setting("target_cost", float(0.0), non_negative),
             setting("test_fraction", float(0.2), unit),
             setting("width", int(0), size_or_zero),
         ],

@@ -1,6 +1,7 @@
 //! The `train` cell: a classifier trained on the moons or the digits, as `tapegrad
 //! train` would (standardised inputs, a seeded split, stratified for the digits), with
-//! the final cost and the train and test accuracy as results.
+//! the final cost and the train and test accuracy as results, and with a `target_cost`
+//! how many epochs the cost took to fall to it.
 
 use super::Cell;
 use crate::data::{Dataset, Noise, Standardizer, digits, make_moons};
@@ -18,6 +19,10 @@ pub struct TrainResult {
     pub train_accuracy: f64,
     /// Accuracy on the test split (NaN when it is empty).
     pub test_accuracy: f64,
+    /// The number of epochs after which the training cost was first at most
+    /// `target_cost` (0 if it started there): `None` without a target (a `target_cost`
+    /// of 0), `Some(None)` if the cost never reached it.
+    pub epochs_to_target: Option<Option<usize>>,
     /// Why training stopped early, if it did (a non-finite cost).
     pub error: Option<String>,
 }
@@ -28,6 +33,9 @@ impl TrainResult {
         let mut v = serde_json::json!({
             "cost": self.cost, "train_accuracy": self.train_accuracy, "test_accuracy": self.test_accuracy,
         });
+        if let Some(epochs) = self.epochs_to_target {
+            v["epochs_to_target"] = epochs.into();
+        }
         if let Some(e) = &self.error {
             v["error"] = e.clone().into();
         }
@@ -101,10 +109,14 @@ pub fn train(cell: &Cell) -> TrainResult {
         shuffle_seed: seed,
         ..FitOptions::epochs(cell.int("epochs") as usize)
     };
-    let (cost, error) = match fit(&mut model, &train_x, &train.y, opts, optimizer.as_mut()) {
-        Ok(h) => (h.last().unwrap_or(f64::NAN), None),
-        Err(e) => (f64::NAN, Some(e.to_string())),
+    let target = cell.float("target_cost");
+    let (cost, error, reached) = match fit(&mut model, &train_x, &train.y, opts, optimizer.as_mut()) {
+        // `costs[k]` is the cost after k updates.
+        Ok(h) => (h.last().unwrap_or(f64::NAN), None, h.costs.iter().position(|&c| c <= target)),
+        Err(e) => (f64::NAN, Some(e.to_string()), None),
     };
+    let epochs_to_target = (target > 0.0).then_some(reached);
     let accuracy = |x, d: &Dataset| if d.is_empty() { f64::NAN } else { evaluate(&model, x, &d.y).accuracy };
-    TrainResult { cost, train_accuracy: accuracy(&train_x, &train), test_accuracy: accuracy(&test_x, &test), error }
+    let (train_accuracy, test_accuracy) = (accuracy(&train_x, &train), accuracy(&test_x, &test));
+    TrainResult { cost, train_accuracy, test_accuracy, epochs_to_target, error }
 }
