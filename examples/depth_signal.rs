@@ -5,13 +5,16 @@
 //! reaches layers 1, 10, 20, ..., 50: He keeps both steady, a small normal shrinks them
 //! geometrically, a standard normal blows them up (Glorot & Bengio, 2010; He et al., 2015).
 //!
-//! The loop below is the study written out by hand — any `Sequential` and any
-//! initializer, including a closure, can be measured this way — and it checks itself
-//! against `tapegrad::study::depth::signal`, which `tapegrad depth` runs.
+//! The measurement below is the study written out by hand over
+//! `Sequential::forward_trace`, which keeps every layer's output — any `Sequential`
+//! (norms, residual blocks, layers of one's own) and any initializer, including a
+//! closure, can be measured this way — and it checks itself against
+//! `tapegrad::study::depth::signal`, which `tapegrad depth` runs.
 //!
 //! Run with `cargo run --release --example depth_signal`.
 
 use tapegrad::init::streams;
+use tapegrad::nn::Forward;
 use tapegrad::prelude::*;
 use tapegrad::study::depth::{DepthConfig, deep_network, inputs, signal};
 
@@ -19,15 +22,10 @@ use tapegrad::study::depth::{DepthConfig, deep_network, inputs, signal};
 fn measure(model: &Sequential, x: &Tensor) -> Vec<(f64, f64)> {
     let tape = Tape::new();
     let params = model.params.leaves(&tape);
-    let mut h = tape.constant(x.clone());
-    let mut outputs = Vec::new();
-    for layer in model.dense_layers() {
-        h = layer.forward(&params, h);
-        outputs.push(h);
-    }
-    let grads = h.mean().backward();
+    let trace = model.forward_trace(tape.constant_from(x), &mut Forward::eval(&params, &model.params));
+    let grads = trace.output.mean().backward();
     let rms = |t: &Tensor| (t.data().iter().map(|v| v * v).sum::<f64>() / t.len() as f64).sqrt();
-    outputs.iter().map(|&h| (h.with_value(rms), grads.wrt(h).norm())).collect()
+    trace.layers.iter().map(|l| (l.output.with_value(rms), grads.wrt(l.output).norm())).collect()
 }
 
 fn main() {

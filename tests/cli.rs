@@ -218,3 +218,22 @@ fn train_learns_circles_from_csv_with_adam_and_a_saved_model_scores_the_same() {
     let test = mini["test_accuracy"].as_f64().unwrap();
     assert!(test >= 0.95, "momentum, batches of 32: test accuracy {test}");
 }
+
+/// The decision boundary is drawn whenever the first layer is dense (the standardisation
+/// is folded into it, whatever follows), and not when it is not.
+#[test]
+fn train_draws_the_decision_boundary_of_a_model_whose_first_layer_is_dense() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = tapegrad(&["dataset", "moons", "--n", "100", "--seed", "2"]);
+    assert!(csv.status.success());
+    let data = dir.path().join("moons.csv");
+    std::fs::write(&data, &csv.stdout).unwrap();
+    let data = data.display().to_string();
+    for (layers, drawn) in [("dense:8,batchnorm,relu,residual(dense:8,relu)", true), ("batchnorm,dense:8,relu", false)]
+    {
+        let out = dir.path().join(if drawn { "drawn" } else { "not" }).display().to_string();
+        let run = tapegrad(&["train", "--data", &data, "--layers", layers, "--epochs", "5", "--out", &out, "--json"]);
+        json(&run);
+        assert_eq!(Path::new(&out).join("decision_boundary.svg").exists(), drawn, "{layers}");
+    }
+}

@@ -27,9 +27,9 @@ pub(crate) fn rows(records: &[Record], keep: impl Fn(&Record) -> bool) -> Vec<Ve
                     sci(l.activation_mean),
                     sci(l.activation_std),
                     l.dead_fraction.map_or("-".to_string(), |d| format!("{:.1}", 100.0 * d)),
-                    format!("{}/{}", l.distinct_units, l.units),
-                    format_value(l.grad_norm),
-                    sci(l.update_ratio),
+                    l.distinct_units.map_or(format!("-/{}", l.units), |d| format!("{d}/{}", l.units)),
+                    l.grad_norm.map_or("-".to_string(), format_value),
+                    l.update_ratio.map_or("-".to_string(), sci),
                 ]
             })
         })
@@ -61,10 +61,15 @@ pub(crate) fn plot(out: &Path, runs: &[(&Run, &[Record])]) -> Result<Vec<Vec<Pat
     for (run, records) in runs {
         let stem = file_stem(&run.init.to_string());
         let layers = records.first().map_or(0, |r| r.layers.len());
-        let series = |f: &dyn Fn(&Record, usize) -> f64| -> Vec<Series> {
+        let series = |f: &dyn Fn(&Record, usize) -> Option<f64>| -> Vec<Series> {
             (0..layers)
+                .filter(|&l| records.iter().all(|r| f(r, l).is_some()))
                 .map(|l| {
-                    Series::new(format!("layer {l}"), records.iter().map(|r| (r.epoch as f64, f(r, l))).collect(), l)
+                    Series::new(
+                        format!("layer {l}"),
+                        records.iter().filter_map(|r| Some((r.epoch as f64, f(r, l)?))).collect(),
+                        l,
+                    )
                 })
                 .collect()
         };
@@ -77,7 +82,7 @@ pub(crate) fn plot(out: &Path, runs: &[(&Run, &[Record])]) -> Result<Vec<Vec<Pat
         grad_files.push(path);
         let path = out.join(format!("diagnostics_act_std_{stem}.svg"));
         let title = format!("activation std per layer, hidden init {}", run.init);
-        let stds = series(&|r, l| r.layers[l].activation_std);
+        let stds = series(&|r, l| Some(r.layers[l].activation_std));
         plots::line_chart(&path, &title, "epoch", "activation std", Scale::Linear, &stds)?;
         std_files.push(path);
     }

@@ -106,7 +106,10 @@ pub(crate) fn main() -> ExitCode {
 /// data, is refused with a message saying where it is accepted.
 pub(crate) fn parse_init(s: &str) -> Result<Init, String> {
     if s.trim().eq_ignore_ascii_case("lsuv") {
-        return Err("`lsuv` rescales layers on a batch of data, and only `train --init lsuv` has one".into());
+        return Err("`lsuv` rescales layers on a batch of data, and only `train --init lsuv` has one \
+             (on depth's own random batch it would make every pre-activation variance 1 ± 0.1 by \
+             construction; see docs/study.md)"
+            .into());
     }
     s.parse::<Init>().map_err(|e| e.to_string())
 }

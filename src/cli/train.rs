@@ -12,7 +12,7 @@ use tapegrad::csv::load_csv;
 use tapegrad::data::{Dataset, Standardizer};
 use tapegrad::init::{Init, seeded_rng, streams};
 use tapegrad::io::{self, SavedParams};
-use tapegrad::nn::{Activation, BinaryLoss, Sequential, Task, TaskKind};
+use tapegrad::nn::{Activation, BinaryLoss, Dense, Layer, Sequential, Task, TaskKind};
 use tapegrad::optim::{Adam, GradientDescent, Momentum, Optimizer};
 use tapegrad::plots;
 use tapegrad::study::lsuv::{self, LsuvReport};
@@ -643,12 +643,9 @@ fn write_figures(
         plots::cost_curves(&path, "Cost during training", &runs)?;
         files.push(path);
     }
-    if o.data.x.cols() == 2
-        && matches!(o.model.task, Task::Binary(_))
-        && o.model.dense_layers().len() == o.model.layers().len()
-    {
+    if o.data.x.cols() == 2 && matches!(o.model.task, Task::Binary(_)) && first_dense(&o.model).is_some() {
         // The figure is drawn in the data's own coordinates: the standardisation is folded
-        // into the first layer, so the model reads raw points.
+        // into the first layer (dense, whatever follows it), so the model reads raw points.
         let model = o.standardizer.as_ref().map_or_else(|| o.model.clone(), |s| raw_input_model(&o.model, s));
         let test = o.test_eval.as_ref().map_or(String::new(), |e| format!(", test {:.1} %", 100.0 * e.accuracy));
         let title = format!("train {:.1} %{test}", 100.0 * o.train_eval.accuracy);
@@ -659,11 +656,19 @@ fn write_figures(
     Ok(files)
 }
 
+/// The model's first layer, if it is dense.
+fn first_dense(model: &Sequential) -> Option<&Dense> {
+    match model.layers().first() {
+        Some(Layer::Dense(d)) => Some(d),
+        _ => None,
+    }
+}
+
 /// The model that gives on raw inputs `x` what `model` gives on `s.apply(x)`:
 /// `((x - μ)/σ)·W + b = x·W' + b'` with `W'ᵢⱼ = Wᵢⱼ/σᵢ` and `b'ⱼ = bⱼ - Σᵢ μᵢ·W'ᵢⱼ`.
 fn raw_input_model(model: &Sequential, s: &Standardizer) -> Sequential {
     let mut raw = model.clone();
-    let first = &model.dense_layers()[0];
+    let first = first_dense(model).expect("the first layer is dense");
     let name = |i: usize| model.params.get_index(i).expect("layer parameter").0.to_string();
     let (w_name, b_name) = (name(first.weight_index()), name(first.bias_index()));
     let w = raw.params.get_mut(&w_name).expect("weight");

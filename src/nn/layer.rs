@@ -157,14 +157,28 @@ impl Layer {
 
     /// The layer's output for `x`.
     pub fn forward<'t>(&self, x: Var<'t>, f: &mut Forward<'t, '_>) -> Var<'t> {
+        self.forward_watched(x, f, &mut ()).1
+    }
+
+    /// The layer's output for `x` and, for a dense layer, its pre-activation `x·W + b`;
+    /// `watch` sees the layers inside a residual block as they run.
+    fn forward_watched<'t, 'm>(
+        &'m self,
+        x: Var<'t>,
+        f: &mut Forward<'t, '_>,
+        watch: &mut dyn Watch<'t, 'm>,
+    ) -> (Option<Var<'t>>, Var<'t>) {
         match self {
-            Layer::Dense(d) => d.forward(f.params, x),
-            Layer::Activation(a) => a.apply(x),
-            Layer::BatchNorm(n) => n.batch_norm(x, f),
-            Layer::LayerNorm(n) => n.layer_norm(x, f),
-            Layer::Residual(r) => r.forward(x, f),
-            Layer::Dropout(d) => d.forward(x, f),
-            Layer::Module(m) => m.forward(x, f),
+            Layer::Dense(d) => {
+                let z = d.pre_activation(f.params, x);
+                (Some(z), d.activation.apply(z))
+            }
+            Layer::Activation(a) => (None, a.apply(x)),
+            Layer::BatchNorm(n) => (None, n.batch_norm(x, f)),
+            Layer::LayerNorm(n) => (None, n.layer_norm(x, f)),
+            Layer::Residual(r) => (None, r.forward(x, f, watch)),
+            Layer::Dropout(d) => (None, d.forward(x, f)),
+            Layer::Module(m) => (None, m.forward(x, f)),
         }
     }
 
@@ -181,9 +195,33 @@ impl Layer {
     }
 }
 
-/// Runs `layers` in order on `x`.
-pub(crate) fn run<'t>(layers: &[Layer], x: Var<'t>, f: &mut Forward<'t, '_>) -> Var<'t> {
-    layers.iter().fold(x, |h, layer| layer.forward(h, f))
+/// What sees each layer of a run as it runs: [`super::Sequential::forward_trace`]'s
+/// recorder, or `()`, which sees nothing (training's own runs).
+pub(crate) trait Watch<'t, 'm> {
+    /// Layer `index` of its block (or of the model) starts.
+    fn enter(&mut self, index: usize, layer: &'m Layer);
+    /// The layer entered last is done: its pre-activation (dense layers) and output.
+    fn leave(&mut self, pre_activation: Option<Var<'t>>, output: Var<'t>);
+}
+
+impl<'t, 'm> Watch<'t, 'm> for () {
+    fn enter(&mut self, _: usize, _: &'m Layer) {}
+    fn leave(&mut self, _: Option<Var<'t>>, _: Var<'t>) {}
+}
+
+/// Runs `layers` in order on `x`, showing each to `watch`.
+pub(crate) fn run<'t, 'm>(
+    layers: &'m [Layer],
+    x: Var<'t>,
+    f: &mut Forward<'t, '_>,
+    watch: &mut dyn Watch<'t, 'm>,
+) -> Var<'t> {
+    layers.iter().enumerate().fold(x, |h, (i, layer)| {
+        watch.enter(i, layer);
+        let (pre_activation, output) = layer.forward_watched(h, f, watch);
+        watch.leave(pre_activation, output);
+        output
+    })
 }
 
 /// A fully connected layer, `act(x·W + b)` with `W: (inputs, outputs)` and
@@ -283,8 +321,8 @@ pub struct Residual {
 }
 
 impl Residual {
-    fn forward<'t>(&self, x: Var<'t>, f: &mut Forward<'t, '_>) -> Var<'t> {
-        let branch = run(&self.block, x, f);
+    fn forward<'t, 'm>(&'m self, x: Var<'t>, f: &mut Forward<'t, '_>, watch: &mut dyn Watch<'t, 'm>) -> Var<'t> {
+        let branch = run(&self.block, x, f, watch);
         let skip = match &self.projection {
             Some(p) => p.forward(f.params, x),
             None => x,

@@ -5,11 +5,14 @@
 mod layer;
 mod spec;
 mod task;
+mod trace;
 
 pub use layer::{Dense, Dropout, Forward, Layer, Module, Norm, Residual};
 pub use task::{MAX_CLASSES, Task, TaskKind};
+pub use trace::{Trace, Traced};
 
 use std::fmt;
+use std::ops::Range;
 use std::str::FromStr;
 
 use crate::init::{Init, Initializer, ParamShape, SeededRng};
@@ -161,6 +164,11 @@ pub struct Sequential {
     /// Layers being collected into a residual block, innermost last, with the block's
     /// name prefix.
     open: Vec<(String, Vec<Layer>)>,
+    /// The parameters of each layer of one's own, in the order they were appended: those
+    /// added to the store since the layer before it was appended.
+    module_params: Vec<Range<usize>>,
+    /// The number of parameters when the last layer was appended.
+    appended: usize,
 }
 
 impl Sequential {
@@ -173,6 +181,8 @@ impl Sequential {
             inputs,
             layers: Vec::new(),
             open: Vec::new(),
+            module_params: Vec::new(),
+            appended: 0,
         }
     }
 
@@ -188,6 +198,11 @@ impl Sequential {
 
     /// Appends `layer` (to the innermost open residual block, if any).
     fn push(&mut self, layer: Layer) -> &mut Sequential {
+        let added = self.appended..self.params.len();
+        self.appended = self.params.len();
+        if let Layer::Module(_) = layer {
+            self.module_params.push(added);
+        }
         match self.open.last_mut() {
             Some((_, block)) => block.push(layer),
             None => self.layers.push(layer),
@@ -196,7 +211,9 @@ impl Sequential {
     }
 
     /// Adds a parameter to the store for a layer of one's own ([`Layer::Module`]) and
-    /// returns its position, which [`Forward::params`] is indexed by.
+    /// returns its position, which [`Forward::params`] is indexed by. Add a layer's
+    /// parameters before appending it: the parameters added since the previous layer are
+    /// the ones [`Sequential::forward_trace`] reports as the layer's own.
     pub fn add_param(&mut self, name: impl Into<String>, value: Tensor) -> usize {
         self.params.insert(name, value)
     }
@@ -254,7 +271,8 @@ impl Sequential {
     /// training, running statistics (momentum 0.1, as PyTorch's default) in evaluation,
     /// `eps = 1e-5`; `γ` starts at 1 and `β` at 0.
     pub fn batch_norm(&mut self) -> &mut Sequential {
-        self.batch_norm_with(&Init::Constant(1.0), &Init::Zeros, &mut crate::init::seeded_rng(0, 0))
+        let width = self.outputs();
+        self.push_batch_norm(Tensor::full(1, width, 1.0), Tensor::zeros(1, width))
     }
 
     /// [`Sequential::batch_norm`] with `γ` and `β` from initializers (a `(1, width)` row
@@ -266,8 +284,13 @@ impl Sequential {
         beta: &dyn Initializer,
         rng: &mut SeededRng,
     ) -> &mut Sequential {
+        let (gamma, beta) = self.norm_rows(gamma, beta, rng);
+        self.push_batch_norm(gamma, beta)
+    }
+
+    fn push_batch_norm(&mut self, gamma: Tensor, beta: Tensor) -> &mut Sequential {
         let name = self.next_name("batchnorm");
-        let mut norm = self.new_norm(&name, gamma, beta, rng);
+        let mut norm = self.new_norm(&name, gamma, beta);
         let width = self.outputs();
         let mean = self.params.insert_buffer(format!("{name}.running_mean"), Tensor::zeros(1, width));
         let var = self.params.insert_buffer(format!("{name}.running_var"), Tensor::full(1, width, 1.0));
@@ -278,7 +301,8 @@ impl Sequential {
     /// Appends layer normalization over each row's features (`eps = 1e-5`, `γ` from 1,
     /// `β` from 0).
     pub fn layer_norm(&mut self) -> &mut Sequential {
-        self.layer_norm_with(&Init::Constant(1.0), &Init::Zeros, &mut crate::init::seeded_rng(0, 0))
+        let width = self.outputs();
+        self.push_layer_norm(Tensor::full(1, width, 1.0), Tensor::zeros(1, width))
     }
 
     /// [`Sequential::layer_norm`] with `γ` and `β` from initializers.
@@ -288,16 +312,26 @@ impl Sequential {
         beta: &dyn Initializer,
         rng: &mut SeededRng,
     ) -> &mut Sequential {
+        let (gamma, beta) = self.norm_rows(gamma, beta, rng);
+        self.push_layer_norm(gamma, beta)
+    }
+
+    fn push_layer_norm(&mut self, gamma: Tensor, beta: Tensor) -> &mut Sequential {
         let name = self.next_name("layernorm");
-        let norm = self.new_norm(&name, gamma, beta, rng);
+        let norm = self.new_norm(&name, gamma, beta);
         self.push(Layer::LayerNorm(norm))
     }
 
-    fn new_norm(&mut self, name: &str, gamma: &dyn Initializer, beta: &dyn Initializer, rng: &mut SeededRng) -> Norm {
+    /// A norm's `γ` and `β` rows over the current width, from their initializers.
+    fn norm_rows(&self, gamma: &dyn Initializer, beta: &dyn Initializer, rng: &mut SeededRng) -> (Tensor, Tensor) {
         let width = self.outputs();
         let shape = ParamShape::bias(width, width);
-        let gamma = self.params.insert(format!("{name}.gamma"), gamma.init(shape, rng));
-        let beta = self.params.insert(format!("{name}.beta"), beta.init(shape, rng));
+        (gamma.init(shape, rng), beta.init(shape, rng))
+    }
+
+    fn new_norm(&mut self, name: &str, gamma: Tensor, beta: Tensor) -> Norm {
+        let gamma = self.params.insert(format!("{name}.gamma"), gamma);
+        let beta = self.params.insert(format!("{name}.beta"), beta);
         Norm { eps: 1e-5, momentum: 0.1, gamma, beta, running: None }
     }
 
@@ -379,8 +413,8 @@ impl Sequential {
         &self.layers
     }
 
-    /// The dense layers, in order, those inside residual blocks included: what the study
-    /// tools measure.
+    /// The dense layers, in order, those inside residual blocks included (the study tools
+    /// measure every layer: see [`Sequential::forward_trace`]).
     pub fn dense_layers(&self) -> Vec<&Dense> {
         let mut out = Vec::new();
         self.layers.iter().for_each(|l| l.dense_layers(&mut out));
@@ -396,13 +430,13 @@ impl Sequential {
     /// The model's output for `x` in evaluation mode, with parameters already on the tape
     /// (from `self.params.leaves(tape)`), so their gradients can be read afterwards.
     pub fn forward_with<'t>(&self, params: &ParamVars<'t>, x: Var<'t>) -> Var<'t> {
-        layer::run(&self.layers, x, &mut Forward::eval(params, &self.params))
+        layer::run(&self.layers, x, &mut Forward::eval(params, &self.params), &mut ())
     }
 
     /// The model's output for `x` in training mode: batch norm uses and records batch
     /// statistics, dropout draws its masks from `rng`.
     pub fn forward_train<'t>(&mut self, params: &ParamVars<'t>, x: Var<'t>, rng: &mut SeededRng) -> Var<'t> {
-        layer::run(&self.layers, x, &mut Forward::train(params, &mut self.params, rng))
+        layer::run(&self.layers, x, &mut Forward::train(params, &mut self.params, rng), &mut ())
     }
 
     /// The model's loss on its output against targets, as the task defines it.

@@ -22,6 +22,7 @@ use crate::init::{Init, Initializer, ParamShape, seeded_rng, streams};
 use crate::nn::{Activation, Sequential};
 use crate::optim::GradientDescent;
 use crate::stats::mean_std;
+use crate::study::trace;
 use crate::tape::{Anomaly, Tape};
 use crate::tensor::Tensor;
 use crate::train::{FitOptions, TrainError, evaluate, fit_with};
@@ -53,8 +54,9 @@ pub struct LayerSignal {
     pub rms: f64,
     /// L2 norm of the gradient of the loss with respect to the layer's outputs.
     pub grad_norm: f64,
-    /// L2 norm of the gradient of the loss with respect to the layer's weight.
-    pub weight_grad_norm: f64,
+    /// L2 norm of the gradient of the loss with respect to the layer's weights
+    /// ([`crate::nn::Traced::weights`], taken together); `None` for a layer without.
+    pub weight_grad_norm: Option<f64>,
 }
 
 /// The signal through every layer for one initializer and seed.
@@ -107,33 +109,31 @@ pub fn deep_network(init: Init, inputs: usize, config: &DepthConfig, head: bool,
 /// and back-propagates the mean of the last layer's outputs.
 pub fn signal(init: Init, config: &DepthConfig, seed: u64) -> DepthRun {
     let model = deep_network(init, config.width, config, false, seed);
-    let x = inputs(config, seed);
+    let (layers, anomaly) = layer_signals(&model, &inputs(config, seed));
+    DepthRun { init, seed, layers, anomaly }
+}
+
+/// The signal through every layer of any model (run by [`trace`]) on the rows of `x`,
+/// with the mean of the model's output back-propagated; and the first non-finite value,
+/// if any.
+pub fn layer_signals(model: &Sequential, x: &Tensor) -> (Vec<LayerSignal>, Option<Anomaly>) {
     let tape = Tape::new();
     tape.detect_anomaly(true);
-    let vars = model.params.leaves(&tape);
-    let mut h = tape.constant(x);
-    let mut outputs = Vec::with_capacity(config.layers);
-    for layer in model.dense_layers() {
-        h = layer.forward(&vars, h);
-        outputs.push(h);
-    }
-    let grads = h.mean().backward();
-    let layers = outputs
+    let (vars, trace) = trace(model, &tape, x);
+    let grads = trace.output.mean().backward();
+    let norm =
+        |weights: &[usize]| weights.iter().flat_map(|&w| grads.wrt(vars[w]).data()).map(|g| g * g).sum::<f64>().sqrt();
+    let layers = trace
+        .layers
         .iter()
-        .zip(model.dense_layers())
-        .map(|(&h, layer)| {
-            let (mean, std, rms) = h.with_value(moments);
-            LayerSignal {
-                mean,
-                std,
-                rms,
-                grad_norm: grads.wrt(h).norm(),
-                weight_grad_norm: grads.wrt(vars[layer.weight_index()]).norm(),
-            }
+        .map(|l| {
+            let (mean, std, rms) = l.output.with_value(moments);
+            let weight_grad_norm = (!l.weights.is_empty()).then(|| norm(&l.weights));
+            LayerSignal { mean, std, rms, grad_norm: grads.wrt(l.output).norm(), weight_grad_norm }
         })
         .collect();
     drop(grads);
-    DepthRun { init, seed, layers, anomaly: tape.anomaly() }
+    (layers, tape.anomaly())
 }
 
 /// [`signal`] for every initializer and every seed, in that order (initializer-major),

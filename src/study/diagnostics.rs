@@ -18,11 +18,12 @@
 //! let epochs: Vec<usize> = recorder.records().iter().map(|r| r.epoch).collect();
 //! assert_eq!(epochs, [0, 5, 9]);
 //! // Zero initialization: all 12 units of the first layer are one unit, repeated.
-//! assert_eq!(recorder.records()[2].layers[0].distinct_units, 1);
+//! assert_eq!(recorder.records()[2].layers[0].distinct_units, Some(1));
 //! ```
 
-use crate::nn::{Activation, Sequential};
+use crate::nn::{Layer, Sequential};
 use crate::stats::mean_std;
+use crate::study::trace;
 use crate::tape::Tape;
 use crate::tensor::Tensor;
 use crate::train::Step;
@@ -33,24 +34,27 @@ pub const SYMMETRY_TOLERANCE: f64 = 1e-12;
 /// One layer's statistics at one log point.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerDiagnostics {
-    /// Layer number, from 0.
+    /// Layer number, from 0, in the order of [`Sequential::forward_trace`].
     pub layer: usize,
+    /// The layer's name (`dense0`, `batchnorm1`, `residual3.dense0`, ...).
+    pub name: String,
     /// Mean of the layer's outputs (after its activation) over samples and units.
     pub activation_mean: f64,
     /// Standard deviation of the layer's outputs over samples and units.
     pub activation_std: f64,
-    /// For ReLU layers, the fraction of units that output 0 on every sample.
+    /// For ReLU outputs, the fraction of units that output 0 on every sample.
     pub dead_fraction: Option<f64>,
-    /// Number of units left once units with identical incoming weights and bias (up to
-    /// [`SYMMETRY_TOLERANCE`]) are counted as one.
-    pub distinct_units: usize,
-    /// Number of units.
+    /// For dense layers, the number of units left once units with identical incoming
+    /// weights and bias (up to [`SYMMETRY_TOLERANCE`]) are counted as one.
+    pub distinct_units: Option<usize>,
+    /// Number of units (the width of the output).
     pub units: usize,
-    /// L2 norm of the weight gradient.
-    pub grad_norm: f64,
-    /// `‖lr·g‖ / ‖W‖` for the weight: how far one step moves it, relative to its size (0
-    /// when both are 0, infinite when only the weight is 0).
-    pub update_ratio: f64,
+    /// L2 norm of the gradient of the layer's weights ([`crate::nn::Traced::weights`],
+    /// taken together); `None` for a layer without weights.
+    pub grad_norm: Option<f64>,
+    /// `‖lr·g‖ / ‖W‖` for the same weights: how far one step moves them, relative to
+    /// their size (0 when both are 0, infinite when only the weights are 0).
+    pub update_ratio: Option<f64>,
 }
 
 /// The statistics of every layer at one epoch.
@@ -64,48 +68,67 @@ pub struct Record {
     pub layers: Vec<LayerDiagnostics>,
 }
 
-/// Measures every layer of `model` on inputs `x`, given the gradient of each layer's
-/// weight (in layer order) and the learning rate. The activations are computed on a tape
-/// of their own.
+/// L2 norm of several tensors' entries taken together.
+fn norm<'a>(tensors: impl Iterator<Item = &'a Tensor>) -> f64 {
+    tensors.flat_map(Tensor::data).map(|x| x * x).sum::<f64>().sqrt()
+}
+
+/// Measures every layer of `model` (run by [`trace`]) on inputs `x`, given the
+/// gradient of every parameter (in store order) and the learning rate. The activations
+/// are computed on a tape of their own.
 ///
 /// # Panics
-/// If `weight_grads` does not hold one gradient per layer.
-pub fn measure(model: &Sequential, x: &Tensor, weight_grads: &[&Tensor], lr: f64) -> Vec<LayerDiagnostics> {
-    assert_eq!(weight_grads.len(), model.dense_layers().len(), "measure: one weight gradient per layer");
+/// If `grads` does not hold one gradient per parameter.
+pub fn measure(model: &Sequential, x: &Tensor, grads: &[&Tensor], lr: f64) -> Vec<LayerDiagnostics> {
+    assert_eq!(grads.len(), model.params.len(), "measure: one gradient per parameter");
     let tape = Tape::new();
-    let vars = model.params.leaves(&tape);
-    let mut h = tape.constant_from(x);
-    let mut out = Vec::with_capacity(model.dense_layers().len());
-    for (i, (layer, g)) in model.dense_layers().iter().zip(weight_grads).enumerate() {
-        h = layer.forward(&vars, h);
-        let a = h.value();
-        let (mean, std) = mean_std(a.data());
-        let dead_fraction = (layer.activation == Activation::Relu).then(|| {
-            let dead = (0..a.cols()).filter(|&j| (0..a.rows()).all(|r| a.get(r, j) == 0.0)).count();
-            dead as f64 / a.cols() as f64
-        });
-        let (_, w) = model.params.get_index(layer.weight_index()).expect("the layer's weight is in the store");
-        let (_, b) = model.params.get_index(layer.bias_index()).expect("the layer's bias is in the store");
-        let (w_norm, step) = (w.norm(), lr * g.norm());
-        let update_ratio = if w_norm > 0.0 {
-            step / w_norm
-        } else if step == 0.0 {
-            0.0
-        } else {
-            f64::INFINITY
-        };
-        out.push(LayerDiagnostics {
-            layer: i,
-            activation_mean: mean,
-            activation_std: std,
-            dead_fraction,
-            distinct_units: distinct_units(w, b, SYMMETRY_TOLERANCE),
-            units: layer.outputs,
-            grad_norm: g.norm(),
-            update_ratio,
-        });
-    }
-    out
+    let (_, trace) = trace(model, &tape, x);
+    let value = |i: usize| model.params.get_index(i).expect("the layer's parameter is in the store").1;
+    trace
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let a = l.output.value();
+            let (mean, std) = mean_std(a.data());
+            let dead_fraction = l.is_relu().then(|| {
+                let dead = (0..a.cols()).filter(|&j| (0..a.rows()).all(|r| a.get(r, j) == 0.0)).count();
+                dead as f64 / a.cols() as f64
+            });
+            let distinct_units = match l.layer {
+                Layer::Dense(d) => {
+                    Some(distinct_units(value(d.weight_index()), value(d.bias_index()), SYMMETRY_TOLERANCE))
+                }
+                _ => None,
+            };
+            let (grad_norm, update_ratio) = match l.weights.is_empty() {
+                true => (None, None),
+                false => {
+                    let g = norm(l.weights.iter().map(|&w| grads[w]));
+                    let (w_norm, step) = (norm(l.weights.iter().map(|&w| value(w))), lr * g);
+                    let ratio = if w_norm > 0.0 {
+                        step / w_norm
+                    } else if step == 0.0 {
+                        0.0
+                    } else {
+                        f64::INFINITY
+                    };
+                    (Some(g), Some(ratio))
+                }
+            };
+            LayerDiagnostics {
+                layer: i,
+                name: l.name.clone(),
+                activation_mean: mean,
+                activation_std: std,
+                dead_fraction,
+                distinct_units,
+                units: a.cols(),
+                grad_norm,
+                update_ratio,
+            }
+        })
+        .collect()
 }
 
 /// Number of distinct units of a dense layer: units `j` and `k` are the same when every
@@ -152,8 +175,7 @@ impl Recorder {
         if step.batch != 0 || !self.is_log_point(step.epoch) {
             return;
         }
-        let grads: Vec<&Tensor> =
-            step.model.dense_layers().iter().map(|l| step.grads.wrt(step.params[l.weight_index()])).collect();
+        let grads: Vec<&Tensor> = step.params.iter().map(|&p| step.grads.wrt(p)).collect();
         let layers = measure(step.model, &self.x, &grads, step.lr);
         self.records.push(Record { epoch: step.epoch, cost: step.cost, layers });
     }
@@ -174,6 +196,7 @@ mod tests {
     use super::*;
     use crate::data::{Noise, make_moons};
     use crate::init::{Init, seeded_rng};
+    use crate::nn::Activation;
     use crate::optim::GradientDescent;
     use crate::train::{FitOptions, fit_with};
 
@@ -217,15 +240,16 @@ mod tests {
         model.dense_with_bias(3, Activation::Relu, &Init::Constant(1.0), &Init::Constant(-10.0), &mut rng);
         model.dense(1, Activation::Identity, &Init::Zeros, &mut rng);
         let x = Tensor::from_vec(2, 2, vec![1.0, 2.0, -1.0, 0.5]);
-        let g0 = Tensor::full(2, 3, 0.5);
-        let g1 = Tensor::full(3, 1, 2.0);
-        let d = measure(&model, &x, &[&g0, &g1], 0.1);
+        let (g0, b0) = (Tensor::full(2, 3, 0.5), Tensor::full(1, 3, 7.0));
+        let (g1, b1) = (Tensor::full(3, 1, 2.0), Tensor::full(1, 1, 7.0));
+        let d = measure(&model, &x, &[&g0, &b0, &g1, &b1], 0.1);
         assert_eq!(d[0].dead_fraction, Some(1.0));
-        assert_eq!(d[0].distinct_units, 1);
+        assert_eq!(d[0].distinct_units, Some(1));
         assert_eq!((d[0].activation_mean, d[0].activation_std), (0.0, 0.0));
-        // ‖0.1·g0‖ = 0.1·√(6·0.25), ‖W‖ = √6.
-        assert!((d[0].update_ratio - 0.1 * 1.5f64.sqrt() / 6f64.sqrt()).abs() < 1e-15);
+        // ‖0.1·g0‖ = 0.1·√(6·0.25), ‖W‖ = √6: the bias gradient is not the weight's.
+        assert!((d[0].update_ratio.unwrap() - 0.1 * 1.5f64.sqrt() / 6f64.sqrt()).abs() < 1e-15);
+        assert_eq!(d[0].grad_norm, Some(1.5f64.sqrt()));
         assert_eq!(d[1].dead_fraction, None, "only ReLU layers have dead units");
-        assert_eq!(d[1].update_ratio, f64::INFINITY, "a zero weight with a non-zero step");
+        assert_eq!(d[1].update_ratio, Some(f64::INFINITY), "a zero weight with a non-zero step");
     }
 }

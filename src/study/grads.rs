@@ -1,6 +1,7 @@
-//! Gradients at initialization: the reference network on its training data, one forward
-//! and one backward pass, every parameter's gradient kept with its value, and a one-line
-//! reading of what the numbers show (for zero initialization: why they are all 0).
+//! Gradients at initialization: one forward and one backward pass of any model
+//! ([`pass`]), every parameter's gradient kept with its value and every layer's output;
+//! on the reference network, a one-line reading of what the numbers show (for zero
+//! initialization: why they are all 0).
 
 use serde_json::{Value, json};
 
@@ -8,6 +9,7 @@ use crate::data::Dataset;
 use crate::experiment::{self, Setup};
 use crate::init::Init;
 use crate::nn::{BinaryLoss, Sequential, Task};
+use crate::study::trace;
 use crate::tape::{Anomaly, Tape};
 use crate::tensor::Tensor;
 
@@ -44,6 +46,45 @@ impl ParamGradient {
     }
 }
 
+/// One forward and one backward pass of a model.
+#[derive(Clone, Debug)]
+pub struct Pass {
+    /// The loss.
+    pub loss: f64,
+    /// Every parameter with its gradient, in store order.
+    pub params: Vec<ParamGradient>,
+    /// Every layer's output (after its activation; after the add for a residual block),
+    /// `n x width`, named as [`Sequential::forward_trace`] names the layers.
+    pub layers: Vec<(String, Tensor)>,
+    /// The first non-finite value of the pass, if any.
+    pub anomaly: Option<Anomaly>,
+}
+
+/// Runs `model` on `x` as training does ([`trace`]) and back-propagates its loss
+/// against `y`: the gradients of the first step of [`crate::train::fit`] (full batch,
+/// default shuffle seed).
+pub fn pass(model: &Sequential, x: &Tensor, y: &Tensor) -> Pass {
+    let tape = Tape::new();
+    tape.detect_anomaly(true);
+    let (vars, trace) = trace(model, &tape, x);
+    let layers = trace.layers.iter().map(|l| (l.name.clone(), l.output.value())).collect();
+    let loss_var = model.loss(trace.output, y);
+    let grads = loss_var.backward();
+    let params = model
+        .params
+        .iter()
+        .zip(&vars)
+        .map(|((name, value), &v)| ParamGradient {
+            name: name.to_string(),
+            value: value.clone(),
+            grad: grads.wrt(v).clone(),
+        })
+        .collect();
+    let loss = loss_var.item();
+    drop(grads);
+    Pass { loss, params, layers, anomaly: tape.anomaly() }
+}
+
 /// Everything one forward/backward pass of the reference network at initialization shows.
 #[derive(Clone, Debug)]
 pub struct InitGradients {
@@ -61,42 +102,21 @@ pub struct InitGradients {
     pub loss: f64,
     /// Every parameter with its gradient, in store order.
     pub params: Vec<ParamGradient>,
-    /// Each layer's output (after its activation; logits for the last), `n x width`.
-    pub activations: Vec<Tensor>,
+    /// Each layer's output (after its activation; logits for the last), `n x width`,
+    /// with its name.
+    pub activations: Vec<(String, Tensor)>,
     /// The first non-finite value of the pass, if any.
     pub anomaly: Option<Anomaly>,
 }
 
 /// Builds the reference network with `init` in the hidden layers (see
 /// [`experiment::network`]) on the training set of `seed`, and runs one forward and one
-/// backward pass.
+/// backward [`pass`].
 pub fn gradients_at_init(init: Init, setup: &Setup, seed: u64) -> InitGradients {
     let (data, _) = experiment::moons(setup, seed);
     let model = experiment::network(&init, setup, seed);
-    let tape = Tape::new();
-    tape.detect_anomaly(true);
-    let vars = model.params.leaves(&tape);
-    let mut h = tape.constant_from(&data.x);
-    let mut activations = Vec::with_capacity(model.dense_layers().len());
-    for layer in model.dense_layers() {
-        h = layer.forward(&vars, h);
-        activations.push(h.value());
-    }
-    let loss_var = model.loss(h, &data.y);
-    let grads = loss_var.backward();
-    let params = model
-        .params
-        .iter()
-        .zip(&vars)
-        .map(|((name, value), &v)| ParamGradient {
-            name: name.to_string(),
-            value: value.clone(),
-            grad: grads.wrt(v).clone(),
-        })
-        .collect();
-    let loss = loss_var.item();
-    drop(grads);
-    InitGradients { init, setup: *setup, seed, data, model, loss, params, activations, anomaly: tape.anomaly() }
+    let Pass { loss, params, layers, anomaly } = pass(&model, &data.x, &data.y);
+    InitGradients { init, setup: *setup, seed, data, model, loss, params, activations: layers, anomaly }
 }
 
 impl InitGradients {
@@ -106,10 +126,10 @@ impl InitGradients {
         let weights: Vec<&ParamGradient> = self.params.iter().filter(|p| p.is_weight()).collect();
         let dead: Vec<&str> = weights.iter().filter(|p| p.zeros() == p.grad.len()).map(|p| p.name.as_str()).collect();
         let hidden = &self.activations[..self.activations.len().saturating_sub(1)];
-        let hidden_silent = !hidden.is_empty() && hidden.iter().all(|a| a.data().iter().all(|&x| x == 0.0));
+        let hidden_silent = !hidden.is_empty() && hidden.iter().all(|(_, a)| a.data().iter().all(|&x| x == 0.0));
         let out_bias = self.params.last().map_or(f64::NAN, |p| p.grad.sum());
         if dead.len() == weights.len() && hidden_silent {
-            let logits_zero = self.activations.last().is_some_and(|z| z.data().iter().all(|&x| x == 0.0));
+            let logits_zero = self.activations.last().is_some_and(|(_, z)| z.data().iter().all(|&x| x == 0.0));
             let bias_note = if logits_zero && self.data.y.mean() == 0.5 {
                 format!(
                     "the output bias gradient mean(p - y) = {out_bias:.1e} is 0 up to rounding, only because every \

@@ -4,6 +4,14 @@
 //! activation) on a batch of data, until that output's variance is within
 //! [`TOLERANCE`] of 1 or [`MAX_ITERATIONS`] rescalings were made.
 //!
+//! Every dense layer of any model is rescaled, in the order [`Sequential::forward_trace`]
+//! runs them, those inside residual blocks included (a projection on a block's skip path
+//! is not a layer of its own, and is left alone). Each measurement runs the whole model on the batch, as training
+//! runs it ([`crate::study::trace`]: batch norms normalize by the batch's statistics,
+//! dropout draws fixed masks), and reads the layer's own pre-activation where it sits:
+//! after a norm, inside a block, after a layer of one's own. Only dense weights are
+//! rescaled; a norm's `γ` and a layer of one's own are left as they are. A dense layer
+//! followed by a batch norm is still rescaled, although the norm undoes its scale.
 //! ```
 //! use tapegrad::prelude::*;
 //! use tapegrad::study::lsuv::lsuv;
@@ -16,7 +24,8 @@
 //! assert!(report.layers.iter().all(|l| l.converged && (l.variance - 1.0).abs() <= 0.1));
 //! ```
 
-use crate::nn::{Forward, Layer, Sequential};
+use crate::nn::{Layer, Sequential};
+use crate::study::trace;
 use crate::tape::Tape;
 use crate::tensor::Tensor;
 
@@ -45,18 +54,16 @@ pub struct LsuvLayer {
 /// The per-layer outcome of [`lsuv`].
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct LsuvReport {
-    /// One entry per dense layer, in order.
+    /// One entry per dense layer, in the order the model runs them.
     pub layers: Vec<LsuvLayer>,
 }
 
-/// Rescales every dense weight of `model`, first layer first, so that its output on
-/// `batch` has variance within [`TOLERANCE`] of 1 (at most [`MAX_ITERATIONS`]
-/// rescalings each). Initialize the weights orthonormally first (`Init::Orthogonal(1.0)`)
-/// for LSUV as published. Biases are left alone.
+/// Rescales every dense weight of `model`, in the order the model runs them, so that
+/// its pre-activation on `batch` has variance within [`TOLERANCE`] of 1 (at most
+/// [`MAX_ITERATIONS`] rescalings each). Initialize the weights orthonormally first
+/// (`Init::Orthogonal(1.0)`) for LSUV as published. Biases are left alone.
 ///
-/// Returns an error for a model with residual blocks or layers of one's own, whose
-/// dense layers do not run one after another, and for a batch whose width is not the
-/// model's input width.
+/// Returns an error for a batch whose width is not the model's input width.
 pub fn lsuv(model: &mut Sequential, batch: &Tensor) -> Result<LsuvReport, String> {
     if batch.cols() != model.inputs() || batch.rows() == 0 {
         return Err(format!(
@@ -66,50 +73,41 @@ pub fn lsuv(model: &mut Sequential, batch: &Tensor) -> Result<LsuvReport, String
             model.inputs()
         ));
     }
-    let layers = model.layers().to_vec();
+    // The dense layers: their place in the trace and their weight's name.
+    let dense: Vec<(usize, String)> = {
+        let tape = Tape::new();
+        let (_, t) = trace(model, &tape, batch);
+        t.layers
+            .iter()
+            .enumerate()
+            .filter_map(|(k, l)| match l.layer {
+                Layer::Dense(d) => Some((k, model.params.get_index(d.weight_index())?.0.to_string())),
+                _ => None,
+            })
+            .collect()
+    };
     let mut report = LsuvReport::default();
-    let mut h = batch.clone();
-    for layer in &layers {
-        match layer {
-            Layer::Dense(d) => {
-                let name = model.params.get_index(d.weight_index()).map(|(n, _)| n.to_string()).unwrap_or_default();
-                let pre_activation = |model: &Sequential| {
-                    let tape = Tape::new();
-                    let params = model.params.leaves(&tape);
-                    d.pre_activation(&params, tape.constant_from(&h)).value()
-                };
-                let mut z = pre_activation(model);
-                let initial_variance = z.std().powi(2);
-                let (mut variance, mut iterations) = (initial_variance, 0);
-                while (variance - 1.0).abs() > TOLERANCE
-                    && iterations < MAX_ITERATIONS
-                    && variance.is_finite()
-                    && variance > 0.0
-                {
-                    let scale = variance.sqrt().recip();
-                    let w = model.params.get_mut(&name).expect("the dense layer's weight is in the store");
-                    w.data_mut().iter_mut().for_each(|x| *x *= scale);
-                    z = pre_activation(model);
-                    variance = z.std().powi(2);
-                    iterations += 1;
-                }
-                let converged = (variance - 1.0).abs() <= TOLERANCE;
-                report.layers.push(LsuvLayer { weight: name, initial_variance, variance, iterations, converged });
-                let tape = Tape::new();
-                h = d.activation.apply(tape.constant(z)).value();
-            }
-            Layer::Residual(_) | Layer::Module(_) => {
-                return Err(format!(
-                    "LSUV rescales the dense layers of a plain stack; this model has a {} layer",
-                    layer.kind()
-                ));
-            }
-            other => {
-                let tape = Tape::new();
-                let params = model.params.leaves(&tape);
-                h = other.forward(tape.constant_from(&h), &mut Forward::eval(&params, &model.params)).value();
-            }
+    for (k, name) in dense {
+        let variance = |model: &Sequential| {
+            let tape = Tape::new();
+            let (_, t) = trace(model, &tape, batch);
+            t.layers[k].pre_activation.expect("a dense layer has a pre-activation").value().std().powi(2)
+        };
+        let initial_variance = variance(model);
+        let (mut variance_now, mut iterations) = (initial_variance, 0);
+        while (variance_now - 1.0).abs() > TOLERANCE
+            && iterations < MAX_ITERATIONS
+            && variance_now.is_finite()
+            && variance_now > 0.0
+        {
+            let scale = variance_now.sqrt().recip();
+            let w = model.params.get_mut(&name).expect("the dense layer's weight is in the store");
+            w.data_mut().iter_mut().for_each(|x| *x *= scale);
+            variance_now = variance(model);
+            iterations += 1;
         }
+        let converged = (variance_now - 1.0).abs() <= TOLERANCE;
+        report.layers.push(LsuvLayer { weight: name, initial_variance, variance: variance_now, iterations, converged });
     }
     Ok(report)
 }
@@ -171,11 +169,21 @@ mod tests {
     }
 
     #[test]
-    fn refuses_a_residual_model_and_a_batch_of_the_wrong_width() {
-        let batch = Tensor::randn(10, 6, &mut seeded_rng(0, 0));
+    fn a_residual_block_is_rescaled_where_it_sits_and_a_wrong_width_refused() {
+        let batch = Tensor::randn(100, 6, &mut seeded_rng(0, 0)).map(|x| 2.0 * x);
         let mut m = Sequential::new(6);
-        m.residual(None, &mut seeded_rng(0, 1), |b, rng| _ = b.dense(6, Activation::Relu, &Init::HeNormal, rng));
-        assert!(lsuv(&mut m, &batch).unwrap_err().contains("residual"));
+        let rng = &mut seeded_rng(0, 1);
+        m.dense(8, Activation::Relu, &Init::Orthogonal(1.0), rng);
+        m.residual(None, rng, |b, rng| _ = b.dense(8, Activation::Tanh, &Init::Orthogonal(1.0), rng));
+        let report = lsuv(&mut m, &batch).unwrap();
+        let names: Vec<&str> = report.layers.iter().map(|l| l.weight.as_str()).collect();
+        assert_eq!(names, ["dense0.weight", "residual1.dense0.weight"]);
+        // By hand: the block's dense layer reads the first layer's ReLU output.
+        let (w0, w1) = (&m.params["dense0.weight"], &m.params["residual1.dense0.weight"]);
+        let h = batch.matmul(w0).map(|x| x.max(0.0));
+        let z = h.matmul(w1);
+        assert!((z.std().powi(2) - report.layers[1].variance).abs() < 1e-12, "{report:?}");
+        assert!(report.layers.iter().all(|l| l.converged), "{report:?}");
         let mut plain = model(Activation::Relu, &[4], Init::Orthogonal(1.0));
         assert!(lsuv(&mut plain, &Tensor::zeros(10, 5)).unwrap_err().contains("takes 6 features"));
     }

@@ -17,6 +17,11 @@
 //!
 //! The first non-finite value of a run is found by [`crate::Tape::detect_anomaly`], and a
 //! tape's graph is exported by [`crate::Tape::to_dot`].
+//!
+//! The tools that measure a model layer by layer (grads, diagnostics, depth, propagation,
+//! LSUV) run it with [`trace`]: every layer of any [`Sequential`] is measured, those inside
+//! residual blocks and layers of one's own included, as
+//! [`Sequential::forward_trace`] defines them.
 
 pub mod depth;
 pub mod diagnostics;
@@ -27,6 +32,27 @@ pub mod quadrature;
 pub mod report;
 pub mod spectrum;
 pub mod theory;
+
+use crate::init::{seeded_rng, streams};
+use crate::nn::{Forward, Sequential, Trace};
+use crate::params::ParamVars;
+use crate::tape::Tape;
+use crate::tensor::Tensor;
+
+/// Runs `model` on `x` as training runs it, with its parameters put on `tape` as leaves
+/// (then `x`, as a constant), and keeps every layer's output: batch norms use the batch's statistics (updating a copy
+/// of the store, so the model's running statistics stay as they are) and dropout draws
+/// its masks from `seeded_rng(0, streams::DROPOUT)`, the generator of [`crate::train::fit`]
+/// with the default shuffle seed. For a model of dense layers, activations and layer
+/// norms, training and evaluation are the same ops.
+pub fn trace<'t, 'm>(model: &'m Sequential, tape: &'t Tape, x: &Tensor) -> (ParamVars<'t>, Trace<'t, 'm>) {
+    let params = model.params.leaves(tape);
+    let x = tape.constant_from(x);
+    let mut store = model.params.clone();
+    let mut rng = seeded_rng(0, streams::DROPOUT);
+    let trace = model.forward_trace(x, &mut Forward::train(&params, &mut store, &mut rng));
+    (params, trace)
+}
 
 /// The median of `xs` (NaN for an empty slice); NaNs sort last.
 pub fn median(xs: &[f64]) -> f64 {

@@ -22,6 +22,7 @@ use crate::init::{Init, Initializer, ParamShape, seeded_rng, streams};
 use crate::stats::mean_sample_std;
 use crate::study::depth::{DepthConfig, deep_network};
 use crate::study::theory::{MeanField, depth_scale};
+use crate::study::trace;
 use crate::tape::Tape;
 use crate::tensor::Tensor;
 
@@ -92,20 +93,14 @@ pub fn measure_one(field: &MeanField, probe: &Probe, seed: u64) -> Vec<(f64, f64
     let config = DepthConfig { layers: probe.layers, width: probe.width, activation: field.activation, batch: 2, bias };
     let model = deep_network(Init::VarianceScaling(field.sw2), probe.width, &config, false, seed);
     let tape = Tape::new();
-    let params = model.params.leaves(&tape);
-    let mut h = tape.constant(input_pair(probe.width, probe.q0, probe.c0, seed));
-    let mut out = Vec::with_capacity(probe.layers);
-    for layer in model.dense_layers() {
-        let z = layer.pre_activation(&params, h);
-        out.push(z.with_value(|z| {
-            let (a, b) = (z.row(0), z.row(1));
-            let dot = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(x, y)| x * y).sum::<f64>();
-            let (aa, bb, ab) = (dot(a, a), dot(b, b), dot(a, b));
-            ((aa + bb) / (2.0 * a.len() as f64), ab / (aa * bb).sqrt())
-        }));
-        h = layer.activation.apply(z);
-    }
-    out
+    let (_, trace) = trace(&model, &tape, &input_pair(probe.width, probe.q0, probe.c0, seed));
+    let q_c = |z: &Tensor| {
+        let (a, b) = (z.row(0), z.row(1));
+        let dot = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(x, y)| x * y).sum::<f64>();
+        let (aa, bb, ab) = (dot(a, a), dot(b, b), dot(a, b));
+        ((aa + bb) / (2.0 * a.len() as f64), ab / (aa * bb).sqrt())
+    };
+    trace.layers.iter().filter_map(|l| l.pre_activation).map(|z| z.with_value(q_c)).collect()
 }
 
 /// [`measure_one`] for every seed (in parallel; `done` is called after each), averaged,
