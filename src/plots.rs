@@ -1,4 +1,5 @@
-//! SVG figures: cost curves, decision boundaries, per-layer line charts and histograms.
+//! SVG figures: cost curves, decision boundaries, per-layer line charts, histograms and
+//! heatmaps.
 
 use std::path::Path;
 
@@ -68,7 +69,13 @@ pub fn line_chart(
     macro_rules! draw {
         ($chart:expr) => {{
             let mut chart = $chart;
-            chart.configure_mesh().x_desc(x_label).y_desc(y_label).x_label_formatter(&|x| format!("{x}")).draw()?;
+            chart
+                .configure_mesh()
+                .x_desc(x_label)
+                .y_desc(y_label)
+                .x_label_formatter(&|x| tick_label(*x))
+                .y_label_formatter(&|y| tick_label(*y))
+                .draw()?;
             for s in series {
                 let color = Palette99::pick(s.color).to_rgba();
                 let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(|&(_, y)| keep(y)).collect();
@@ -191,38 +198,135 @@ pub fn decision_boundary(path: &Path, title: &str, model: &Sequential, data: &Da
     Ok(())
 }
 
-/// A heatmap over a grid, with a line drawn on top and a color bar.
+/// One axis of a heatmap: the grid's coordinates along it, drawn as numbers or as named
+/// categories.
+pub struct Axis<'a> {
+    /// The axis label.
+    pub label: &'a str,
+    /// The grid's coordinates, increasing. Each cell spans halfway to its neighbours.
+    pub values: &'a [f64],
+    /// Names of the grid's points, drawn in order one cell each at positions 0, 1, ...
+    /// (`values` is then unused), or `None` to draw `values` as numbers.
+    pub names: Option<&'a [String]>,
+}
+
+impl<'a> Axis<'a> {
+    /// An axis of numbers.
+    pub fn numbers(label: &'a str, values: &'a [f64]) -> Axis<'a> {
+        Axis { label, values, names: None }
+    }
+
+    /// An axis of named categories, at positions 0, 1, ...
+    pub fn categories(label: &'a str, names: &'a [String]) -> Axis<'a> {
+        Axis { label, values: &[], names: Some(names) }
+    }
+
+    fn len(&self) -> usize {
+        self.names.map_or(self.values.len(), <[String]>::len)
+    }
+
+    /// Where cell `i` is drawn.
+    fn at(&self, i: usize) -> f64 {
+        if self.names.is_some() { i as f64 } else { self.values[i] }
+    }
+
+    /// The edges of cell `i`: halfway to each neighbour (half the gap to the one
+    /// neighbour at the ends, ±0.5 for a single point).
+    fn cell(&self, i: usize) -> (f64, f64) {
+        let n = self.len();
+        let gap = |a: usize, b: usize| (self.at(b) - self.at(a)) / 2.0;
+        let below = if i > 0 {
+            gap(i - 1, i)
+        } else if n > 1 {
+            gap(0, 1)
+        } else {
+            0.5
+        };
+        let above = if i + 1 < n {
+            gap(i, i + 1)
+        } else if n > 1 {
+            gap(n - 2, n - 1)
+        } else {
+            0.5
+        };
+        (self.at(i) - below, self.at(i) + above)
+    }
+
+    /// How many ticks to ask for: one per category (at most 20), or about 10 numbers.
+    fn tick_count(&self) -> usize {
+        self.names.map_or(10, |n| n.len().min(20))
+    }
+
+    /// A tick's label: a category's name at its (whole) position, or the number.
+    fn tick_label(&self, v: f64) -> String {
+        match self.names {
+            Some(names) if (v - v.round()).abs() < 1e-6 && v >= -0.5 => {
+                names.get(v.round() as usize).cloned().unwrap_or_default()
+            }
+            Some(_) => String::new(),
+            None => tick_label(v),
+        }
+    }
+}
+
+/// A tick label: at most 4 significant digits and no floating-point noise (`0.3`, not
+/// `0.30000000000000004`); scientific notation below 10⁻³ and from 10⁵.
+pub fn tick_label(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 || !a.is_finite() {
+        return if a == 0.0 { "0".into() } else { format!("{v}") };
+    }
+    if !(1e-3..1e5).contains(&a) {
+        return format!("{v:.2e}");
+    }
+    let decimals = (3 - a.log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+}
+
+/// A heatmap over a grid, with an optional line drawn on top, and a color bar.
 pub struct Heatmap<'a> {
     /// Title of the figure.
     pub title: &'a str,
-    /// Label of the x axis.
-    pub x_label: &'a str,
-    /// Label of the y axis.
-    pub y_label: &'a str,
+    /// The x axis.
+    pub x: Axis<'a>,
+    /// The y axis.
+    pub y: Axis<'a>,
     /// Label of the color bar.
     pub value_label: &'a str,
-    /// Grid coordinates along x (increasing).
-    pub xs: &'a [f64],
-    /// Grid coordinates along y (increasing).
-    pub ys: &'a [f64],
-    /// `ys.len()` rows of `xs.len()` values; non-finite values are drawn grey.
+    /// `y`'s length rows of `x`'s length values; non-finite values (and, on a log scale,
+    /// values ≤ 0) are drawn grey.
     pub values: &'a [f64],
-    /// The line to draw on top, as `(x, y)` points, with its legend label.
-    pub line: (&'a str, &'a [(f64, f64)]),
+    /// Colors by the value (linear) or by its `log10` (for values spanning decades).
+    pub scale: Scale,
+    /// A line to draw on top in red, with its legend label, as `(x, y)` points in the
+    /// axes' coordinates (a category's coordinate is its position); the parts outside
+    /// the grid are cut off.
+    pub line: Option<(&'a str, &'a [(f64, f64)])>,
 }
 
-/// Writes a heatmap: each grid point a cell colored on the viridis scale by `log10` of its
-/// value (the values are depths spanning decades), the line in red, a color bar at the
-/// right.
+/// Writes a heatmap: each grid point a cell colored on the viridis scale, the line in
+/// red, a color bar at the right.
+///
+/// # Panics
+/// If `values` does not hold one value per grid point, or an axis is empty.
 pub fn heatmap(path: &Path, h: &Heatmap<'_>) -> PlotResult {
     use plotters::style::colors::colormaps::ViridisRGB;
-    let half = |v: &[f64]| if v.len() > 1 { (v[1] - v[0]) / 2.0 } else { 0.5 };
-    let (dx, dy) = (half(h.xs), half(h.ys));
-    let (x0, x1) = (h.xs[0] - dx, h.xs[h.xs.len() - 1] + dx);
-    let (y0, y1) = (h.ys[0] - dy, h.ys[h.ys.len() - 1] + dy);
-    let logs: Vec<f64> =
-        h.values.iter().map(|v| if *v > 0.0 && v.is_finite() { v.log10() } else { f64::NAN }).collect();
-    let (mut lo, mut hi) = logs
+    let (nx, ny) = (h.x.len(), h.y.len());
+    assert!(nx > 0 && ny > 0, "heatmap: an empty axis ({nx} × {ny})");
+    assert_eq!(h.values.len(), nx * ny, "heatmap: {} values for a {nx} × {ny} grid", h.values.len());
+    let (x0, x1) = (h.x.cell(0).0, h.x.cell(nx - 1).1);
+    let (y0, y1) = (h.y.cell(0).0, h.y.cell(ny - 1).1);
+    let shown: Vec<f64> = h
+        .values
+        .iter()
+        .map(|&v| match h.scale {
+            Scale::Log if v > 0.0 => v.log10(),
+            Scale::Log => f64::NAN,
+            Scale::Linear => v,
+        })
+        .collect();
+    let (mut lo, mut hi) = shown
         .iter()
         .filter(|v| v.is_finite())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
@@ -230,7 +334,7 @@ pub fn heatmap(path: &Path, h: &Heatmap<'_>) -> PlotResult {
         (lo, hi) = (0.0, 1.0);
     }
     if hi <= lo {
-        hi = lo + 1.0;
+        (lo, hi) = (lo - 0.5, lo + 0.5);
     }
     let color =
         |v: f64| if v.is_finite() { ViridisRGB::get_color_normalized(v, lo, hi) } else { RGBColor(200, 200, 200) };
@@ -242,33 +346,55 @@ pub fn heatmap(path: &Path, h: &Heatmap<'_>) -> PlotResult {
         .caption(h.title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
-        .y_label_area_size(60)
+        .y_label_area_size(70)
         .build_cartesian_2d(x0..x1, y0..y1)?;
-    chart.configure_mesh().disable_mesh().x_desc(h.x_label).y_desc(h.y_label).draw()?;
-    let cells = h.ys.iter().enumerate().flat_map(|(j, &y)| {
-        let logs = &logs;
-        h.xs.iter().enumerate().map(move |(i, &x)| {
-            Rectangle::new([(x - dx, y - dy), (x + dx, y + dy)], color(logs[j * h.xs.len() + i]).filled())
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(h.x.label)
+        .y_desc(h.y.label)
+        .x_labels(h.x.tick_count())
+        .y_labels(h.y.tick_count())
+        .x_label_formatter(&|v| h.x.tick_label(*v))
+        .y_label_formatter(&|v| h.y.tick_label(*v))
+        .draw()?;
+    let cells = (0..ny).flat_map(|j| {
+        let shown = &shown;
+        (0..nx).map(move |i| {
+            let ((a, b), (c, d)) = (h.x.cell(i), h.y.cell(j));
+            Rectangle::new([(a, c), (b, d)], color(shown[j * nx + i]).filled())
         })
     });
     chart.draw_series(cells)?;
-    let red = RGBColor(220, 30, 30);
-    let line: Vec<(f64, f64)> =
-        h.line.1.iter().copied().filter(|&(x, y)| (x0..=x1).contains(&x) && (y0..=y1).contains(&y)).collect();
-    chart
-        .draw_series(LineSeries::new(line, red.stroke_width(3)))?
-        .label(h.line.0)
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], red.stroke_width(3)));
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+    if let Some((label, points)) = h.line {
+        let red = RGBColor(220, 30, 30);
+        let inside = |&(x, y): &(f64, f64)| (x0..=x1).contains(&x) && (y0..=y1).contains(&y);
+        // One polyline per run of points inside the grid, so a curve that leaves the
+        // chart (an infinite ξ_c) is not joined across the gap.
+        let runs = points.split(|p| !inside(p)).filter(|run| !run.is_empty());
+        for (k, run) in runs.enumerate() {
+            let drawn = chart.draw_series(LineSeries::new(run.iter().copied(), red.stroke_width(3)))?;
+            if k == 0 {
+                drawn
+                    .label(label)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], red.stroke_width(3)));
+            }
+        }
+        chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+    }
 
+    let caption = match h.scale {
+        Scale::Log => format!("log10 {}", h.value_label),
+        Scale::Linear => h.value_label.to_string(),
+    };
     let mut scale = ChartBuilder::on(&bar)
         .margin_top(50)
         .margin_bottom(52)
         .margin_right(8)
         .y_label_area_size(50)
-        .caption(format!("log10 {}", h.value_label), ("sans-serif", 14))
+        .caption(caption, ("sans-serif", 14))
         .build_cartesian_2d(0.0..1.0, lo..hi)?;
-    scale.configure_mesh().disable_mesh().disable_x_axis().draw()?;
+    scale.configure_mesh().disable_mesh().disable_x_axis().y_label_formatter(&|v| tick_label(*v)).draw()?;
     const STEPS: usize = 100;
     let step = (hi - lo) / STEPS as f64;
     scale.draw_series((0..STEPS).map(|k| {
@@ -279,53 +405,28 @@ pub fn heatmap(path: &Path, h: &Heatmap<'_>) -> PlotResult {
     Ok(())
 }
 
-/// Writes a heatmap over categorical axes (a sweep's settings): `values[j][i]` is the cell at column `x_ticks[i]`, row
-/// `y_ticks[j]` (NaN cells are left grey), coloured from dark blue (the smallest value)
-/// to yellow (the largest), with the range in the caption.
-pub fn category_heatmap(
-    path: &Path,
-    title: &str,
-    (x_label, x_ticks): (&str, &[String]),
-    (y_label, y_ticks): (&str, &[String]),
-    values: &[Vec<f64>],
-) -> PlotResult {
-    let finite = || values.iter().flatten().copied().filter(|v| v.is_finite());
-    let lo = finite().fold(f64::INFINITY, f64::min);
-    let hi = finite().fold(f64::NEG_INFINITY, f64::max);
-    let caption = if lo.is_finite() { format!("{title} (from {lo:.4} to {hi:.4})") } else { title.to_string() };
-    let root = SVGBackend::new(path, (720, 560)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let (nx, ny) = (x_ticks.len().max(1), y_ticks.len().max(1));
-    let mut chart = ChartBuilder::on(&root)
-        .caption(caption, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.0..nx as f64, 0.0..ny as f64)?;
-    let tick = |ticks: &[String], v: f64| ticks.get(v.floor() as usize).cloned().unwrap_or_default();
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .x_labels(nx.min(12))
-        .y_labels(ny.min(12))
-        .x_label_formatter(&|v| tick(x_ticks, *v))
-        .y_label_formatter(&|v| tick(y_ticks, *v))
-        .draw()?;
-    let color = |v: f64| {
-        if !v.is_finite() {
-            return RGBColor(200, 200, 200);
-        }
-        let t = if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
-        let mix = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
-        RGBColor(mix(40.0, 250.0), mix(20.0, 230.0), mix(120.0, 30.0))
-    };
-    chart.draw_series(values.iter().enumerate().flat_map(|(j, row)| {
-        row.iter().enumerate().map(move |(i, &v)| {
-            Rectangle::new([(i as f64, j as f64), (i as f64 + 1.0, j as f64 + 1.0)], color(v).filled())
-        })
-    }))?;
-    root.present()?;
-    Ok(())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_labels_are_round() {
+        assert_eq!(tick_label(0.1 + 0.2), "0.3");
+        assert_eq!(tick_label(1.5), "1.5");
+        assert_eq!(tick_label(100.0), "100");
+        assert_eq!(tick_label(-0.0), "0");
+        assert_eq!(tick_label(2.0 / 3.0), "0.6667");
+        assert_eq!(tick_label(1e-7), "1.00e-7");
+    }
+
+    #[test]
+    fn cells_span_halfway_to_their_neighbours() {
+        let x = Axis::numbers("x", &[1.0, 2.0, 4.0]);
+        assert_eq!((x.cell(0), x.cell(1), x.cell(2)), ((0.5, 1.5), (1.5, 3.0), (3.0, 5.0)));
+        let names = ["a".to_string(), "b".to_string()];
+        let c = Axis::categories("c", &names);
+        assert_eq!((c.cell(0), c.cell(1), c.tick_label(1.0)), ((-0.5, 0.5), (0.5, 1.5), "b".to_string()));
+        assert_eq!((c.tick_label(0.5), c.tick_label(2.0)), (String::new(), String::new()));
+        assert_eq!(Axis::numbers("one", &[3.0]).cell(0), (2.5, 3.5));
+    }
 }

@@ -1,7 +1,9 @@
 //! Sweeps: bad sweep files are rejected with file, line and key; cell ids are fixed
 //! numbers; shards cover every cell once; merged shards, a single-threaded run and a run
 //! killed with SIGKILL and resumed all give the same records as one uninterrupted run;
-//! a train cell counts the epochs its cost takes to reach a target.
+//! a train cell counts the epochs its cost takes to reach a target; a `jacobian` cell
+//! measures what `tapegrad jacobian` does; `sw2`/`sb2` in a `train` cell are the
+//! initializers they name; the report draws K·ξ_c over a heatmap.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -115,6 +117,11 @@ fn cell_ids_are_fixed_numbers_of_the_canonical_settings() {
     // Writing a default out, or an integer for a float, is the same cell.
     let explicit = Sweep::parse("kind = \"signal\"\n[fixed]\nsw2 = 1\nwidth = 100\n", "e.toml").unwrap();
     assert_eq!(explicit.cells[0].id, cell.id);
+
+    let jacobian = &Sweep::parse("kind = \"jacobian\"\n", "j.toml").unwrap().cells[0];
+    let canonical = "kind=jacobian;activation=\"tanh\";depth=10;init=\"orthogonal\";seed=0;width=128";
+    assert_eq!(tapegrad::sweep::canonical(jacobian.kind, &jacobian.settings), canonical);
+    assert_eq!(jacobian.id, "4b2d737295d7bcaf");
 }
 
 #[test]
@@ -272,4 +279,115 @@ fn a_train_cell_counts_the_epochs_until_its_cost_reaches_the_target() {
     // A target never reached is null; one met at initialization is 0 epochs.
     assert_eq!(cell("epochs = 20\ntarget_cost = 1e-9").1["epochs_to_target"], serde_json::Value::Null);
     assert_eq!(cell("epochs = 20\ntarget_cost = 1e9").1["epochs_to_target"], 0);
+}
+
+const JACOBIAN: &str = "kind = \"jacobian\"
+[fixed]
+width = 16
+[axes]
+activation = [\"tanh\", \"relu\"]
+init = [\"orthogonal\", \"he\"]
+depth = [3, 6]
+seed = [0, 1]
+";
+
+#[test]
+fn bad_jacobian_sweeps_name_the_key() {
+    let e = parse_err("kind = \"jacobian\"\n[fixed]\nwidth = 5000\n");
+    assert!(e.contains("grid.toml:3: key `width`: `5000` must be a whole number from 1 to 4096"), "{e}");
+    let e = parse_err("kind = \"jacobian\"\n[fixed]\nwidth = 4096\n[axes]\ndepth = [1, 10]\n");
+    assert!(e.contains("grid.toml:5: key `depth`: depth 10 × width 4096² weights"), "{e}");
+    let e = parse_err("kind = \"jacobian\"\n[fixed]\nsw2 = 2.0\n");
+    assert!(e.contains("grid.toml:3: key `sw2`: unknown setting for kind jacobian"), "{e}");
+    let e = parse_err("kind = \"jacobian\"\n[axes]\ninit = [\"he\", \"gauss\"]\n");
+    assert!(e.contains("grid.toml:3: key `init`"), "{e}");
+}
+
+#[test]
+fn a_jacobian_cell_is_what_the_jacobian_command_measures() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "kind = \"jacobian\"\n[fixed]\nactivation = \"relu\"\ninit = \"he\"\ndepth = 4\nwidth = 24\nseed = 3\n";
+    let file = write(dir.path(), "j.toml", text);
+    let out = dir.path().join("j");
+    ok(&["sweep", "run", &file, "--out", &out.display().to_string()], None);
+    let record = &records(&out.join("results.jsonl"))[0]["results"];
+    let args = ["jacobian", "--activation", "relu", "--init", "he", "--layers", "4", "--width", "24"];
+    let cli =
+        ok(&[&args[..], &["--seed", "3", "--seeds", "1", "--json", "--out", &d(dir.path(), "cli")]].concat(), None);
+    let cli: serde_json::Value = serde_json::from_str(&cli).unwrap();
+    assert_eq!(record["eig_mean"], cli["runs"][0]["eig_mean"]);
+    assert_eq!(record["eig_var"], cli["runs"][0]["eig_var"]);
+    assert_eq!(record["predicted_eig_mean"], cli["predicted_eig_mean"]);
+    assert_eq!(record["predicted_eig_var"], cli["predicted_eig_var"]);
+    // He-initialized ReLU: eig_mean 1 and eig_var 2L predicted.
+    assert_eq!((record["predicted_eig_mean"].as_f64(), record["predicted_eig_var"].as_f64()), (Some(1.0), Some(8.0)));
+}
+
+fn d(dir: &Path, name: &str) -> String {
+    dir.join(name).display().to_string()
+}
+
+#[test]
+fn merged_jacobian_shards_equal_a_single_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "j.toml", JACOBIAN);
+    ok(&["sweep", "run", &file, "--out", &d(dir.path(), "single")], None);
+    for k in 0..3 {
+        let shard = format!("{k}/3");
+        ok(&["sweep", "run", &file, "--out", &d(dir.path(), &format!("s{k}")), "--shard", &shard], Some("1"));
+    }
+    let dirs: Vec<String> = (0..3).map(|k| d(dir.path(), &format!("s{k}"))).collect();
+    let merged = d(dir.path(), "merged/results.jsonl");
+    let args: Vec<&str> = ["sweep", "merge"].into_iter().chain(dirs.iter().map(String::as_str)).collect();
+    let report = ok(&[&args[..], &["--out", &merged]].concat(), None);
+    assert!(report.contains("merged 16 records of 16 cells") && report.contains("0 missing"), "{report}");
+    let single = records(&dir.path().join("single/results.jsonl"));
+    assert_eq!(single.len(), 16);
+    assert_eq!(records(Path::new(&merged)), single);
+    assert_eq!(lines(Path::new(&merged)), lines(&dir.path().join("single/results.jsonl")));
+    // Predictions exist for ReLU, not for tanh; every measured mean is positive and finite.
+    for r in &single {
+        let relu = r["settings"]["activation"] == "relu";
+        assert_eq!(r["results"].get("predicted_eig_mean").is_some(), relu, "{r}");
+        let mean = r["results"]["eig_mean"].as_f64().unwrap();
+        assert!(mean.is_finite() && mean > 0.0, "{r}");
+    }
+    let page = ok(&["sweep", "report", &d(dir.path(), "merged"), "--x", "depth", "--y", "init", "--log"], None);
+    assert!(page.contains("eig_mean over depth × init"), "{page}");
+}
+
+#[test]
+fn train_sw2_and_sb2_are_the_initializers_they_name() {
+    let base = "kind = \"train\"\n[fixed]\nepochs = 20\nwidth = 8\ndepth = 3\nactivation = \"tanh\"\n";
+    let cell = |extra: &str| Sweep::parse(&format!("{base}{extra}"), "t.toml").unwrap().cells.remove(0);
+    let by_sw2 = tapegrad::sweep::train(&cell("sw2 = 1.5\n"));
+    let by_init = tapegrad::sweep::train(&cell("init = \"variance_scaling:1.5\"\n"));
+    assert_eq!(by_sw2, by_init);
+    let with_bias = tapegrad::sweep::train(&cell("sw2 = 1.5\nsb2 = 0.5\n"));
+    assert_ne!(with_bias.cost, by_sw2.cost, "biases N(0, 0.5) change the run");
+    let e = parse_err("kind = \"train\"\n[fixed]\ninit = \"he\"\nsw2 = 2.0\n");
+    assert!(e.contains("grid.toml:4: key `sw2`: `sw2` replaces `init`"), "{e}");
+    let e = parse_err("kind = \"train\"\n[fixed]\nlayers = \"dense:4,relu\"\nsb2 = 0.1\n");
+    assert!(e.contains("grid.toml:3: key `layers`: `layers` excludes `sw2` and `sb2`"), "{e}");
+}
+
+#[test]
+fn the_report_draws_k_xi_c_over_sw2() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "kind = \"signal\"\n[fixed]\nwidth = 8\nsb2 = 0.05\n[axes]\nsw2 = { from = 1, to = 4, steps = 7 }\ndepth = { from = 10, to = 100, steps = 4 }\n";
+    let file = write(dir.path(), "x.toml", text);
+    let out = d(dir.path(), "x");
+    ok(&["sweep", "run", &file, "--out", &out], None);
+    ok(&["sweep", "report", &out, "--x", "sw2", "--y", "depth", "--xi-curve", "6"], None);
+    let page = std::fs::read_to_string(dir.path().join("x/index.html")).unwrap();
+    assert!(page.contains("6 ξ_c (tanh, σ_b² = 0.05)"), "the page names the curve");
+    let svg = std::fs::read_to_string(dir.path().join("x/c_last_sw2_depth.svg")).unwrap();
+    // The curve is red, and 6 ξ_c is infinite at the critical σ_w² = 1.76: two branches
+    // (and the legend's sample).
+    assert_eq!(svg.matches("stroke=\"#DC1E1E\"").count(), 3, "two branches and the legend");
+    assert!(!svg.contains("0000000001") && !svg.contains("9999999"), "tick labels are rounded");
+
+    let refused = tapegrad(&["sweep", "report", &out, "--x", "depth", "--y", "sw2", "--xi-curve", "6"], None);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--xi-curve needs the x axis `sw2`"));
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use clap::Args;
 use serde_json::json;
 use tapegrad::nn::Activation;
-use tapegrad::plots::{self, Heatmap};
+use tapegrad::plots::{self, Axis, Heatmap, Scale};
 use tapegrad::study::theory::{DEFAULT_NODES, MeanField, phase_grid};
 
 use super::theory::parse_nodes;
@@ -91,13 +91,12 @@ pub(crate) fn run(a: PhaseArgs) -> CliResult {
     let title = format!("Correlation depth ξ_c of {} networks (mean-field theory)", a.activation);
     let heatmap = Heatmap {
         title: &title,
-        x_label: "σ_w²",
-        y_label: "σ_b²",
+        x: Axis::numbers("σ_w²", sw2s),
+        y: Axis::numbers("σ_b²", sb2s),
         value_label: "ξ_c",
-        xs: sw2s,
-        ys: sb2s,
         values: &xi,
-        line: ("χ_1 = 1 (order to chaos)", &line),
+        scale: Scale::Log,
+        line: Some(("χ_1 = 1 (order to chaos)", &line)),
     };
     plots::heatmap(&path, &heatmap).map_err(|e| figure_error(&out)(e))?;
 

@@ -7,8 +7,10 @@ use std::time::Instant;
 
 use clap::{Args, Subcommand};
 use indicatif::ProgressStyle;
-use rayon::prelude::*;
-use tapegrad::sweep::{Results, Sweep, merge, record_line};
+use tapegrad::nn::Activation;
+use tapegrad::plots::{Axis, Heatmap, Scale};
+use tapegrad::study::theory::MeanField;
+use tapegrad::sweep::{Kind, Results, Sweep, Value, merge, run_into};
 
 use super::{CliResult, Failure, figure_error, page, parse_count, progress, writable_dir};
 
@@ -68,9 +70,17 @@ pub(crate) struct ReportArgs {
     /// The axis up (default: the second axis by name).
     #[arg(long)]
     y: Option<String>,
-    /// The result shown (default: `c_last` for signal, `test_accuracy` for train).
+    /// The result shown (default: `c_last` for signal, `eig_mean` for jacobian, `test_accuracy` for train).
     #[arg(long)]
     value: Option<String>,
+    /// Color by log10 of the value (for values spanning decades).
+    #[arg(long)]
+    log: bool,
+    /// Draw K·ξ_c over the heatmap: mean-field theory's correlation depth times K at
+    /// each σ_w² of the x axis (which must be `sw2`), at the sweep's one σ_b² and
+    /// activation. Schoenholz et al. (2017) find networks trainable to depth about 6 ξ_c.
+    #[arg(long, value_name = "K", value_parser = super::parse_positive)]
+    xi_curve: Option<f64>,
 }
 
 #[derive(Args)]
@@ -142,7 +152,7 @@ fn run_cells(a: RunArgs) -> CliResult {
     let results = Results::open(&path).map_err(|e| Failure::Runtime(format!("opening {}: {e}", path.display())))?;
     let (k, n) = a.shard.unwrap_or((0, 1));
     let cells = sweep.shard(k, n);
-    let todo: Vec<_> = cells.iter().filter(|c| !results.done.contains(&c.id)).collect();
+    let todo: Vec<_> = cells.iter().copied().filter(|c| !results.done.contains(&c.id)).collect();
     let skipped = cells.len() - todo.len();
 
     let bar = progress::bar(todo.len() as u64, "cells", a.json);
@@ -150,16 +160,9 @@ fn run_cells(a: RunArgs) -> CliResult {
         bar.set_style(style.progress_chars("=> "));
     }
     let start = Instant::now();
-    let written: Result<(), String> = todo.par_iter().try_for_each(|cell| {
-        let t = Instant::now();
-        let r = cell.run();
-        let line = record_line(cell, r, t.elapsed().as_secs_f64());
-        results.append(&line).map_err(|e| format!("appending to {}: {e}", path.display()))?;
-        bar.inc(1);
-        Ok(())
-    });
+    let written = run_into(&todo, &results, || bar.inc(1));
     bar.finish_and_clear();
-    written.map_err(Failure::Runtime)?;
+    written.map_err(|e| Failure::Runtime(format!("appending to {}: {e}", path.display())))?;
     let wall = start.elapsed().as_secs_f64();
     let shard = format!("shard {k}/{n}");
     if a.json {
@@ -240,12 +243,65 @@ fn merge_dirs(a: MergeArgs) -> CliResult {
     Ok(())
 }
 
-/// A setting's value as a heatmap tick, and as a number to sort by.
+/// A setting's value as a heatmap tick.
 fn tick(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// An axis's values as numbers if they are evenly spaced numbers (a range, or a list
+/// like one); otherwise `None`, and the axis is drawn as categories in order.
+fn evenly_spaced(values: &[Value]) -> Option<Vec<f64>> {
+    let xs: Vec<f64> = values
+        .iter()
+        .map(|v| match v {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            Value::Str(_) => None,
+        })
+        .collect::<Option<_>>()?;
+    let step = if xs.len() > 1 { xs[1] - xs[0] } else { return Some(xs) };
+    let even = step > 0.0 && xs.windows(2).all(|w| (w[1] - w[0] - step).abs() <= 1e-9 * step);
+    even.then_some(xs)
+}
+
+/// An axis of the heatmap: numbers if evenly spaced, else categories.
+fn heatmap_axis<'a>(label: &'a str, values: &'a Option<Vec<f64>>, names: &'a [String]) -> Axis<'a> {
+    match values {
+        Some(v) => Axis::numbers(label, v),
+        None => Axis::categories(label, names),
+    }
+}
+
+/// The one value of setting `key` across the cells, or an error naming it.
+fn single_setting(sweep: &Sweep, key: &str) -> Result<Value, Failure> {
+    let first = sweep.cells[0].settings.get(key).cloned();
+    match first {
+        Some(v) if sweep.cells.iter().all(|c| c.settings.get(key) == Some(&v)) => Ok(v),
+        Some(_) => Err(Failure::Usage(format!("--xi-curve needs one `{key}` for the whole sweep; it is an axis"))),
+        None => Err(Failure::Usage(format!("--xi-curve needs the setting `{key}`, which {} cells lack", sweep.kind))),
+    }
+}
+
+/// `k · ξ_c(σ_w²)` at 400 points across `[lo, hi]`, at the sweep's σ_b² and activation.
+fn xi_curve(sweep: &Sweep, k: f64, (lo, hi): (f64, f64)) -> Result<(Vec<(f64, f64)>, String), Failure> {
+    let sb2 = match single_setting(sweep, "sb2")? {
+        Value::Float(v) => v,
+        other => return Err(Failure::Usage(format!("--xi-curve: sb2 is {other}, not a number"))),
+    };
+    let activation: Activation = match single_setting(sweep, "activation")? {
+        Value::Str(s) => s.parse().map_err(Failure::Usage)?,
+        other => return Err(Failure::Usage(format!("--xi-curve: activation is {other}"))),
+    };
+    let base = MeanField::new(activation, lo.max(1e-9), sb2);
+    let points: Vec<(f64, f64)> = (0..400)
+        .map(|i| lo + (hi - lo) * i as f64 / 399.0)
+        .filter(|&sw2| sw2 > 0.0)
+        .map(|sw2| (sw2, k * base.at(sw2, sb2).fixed_point().xi_c))
+        .collect();
+    Ok((points, format!("{} ξ_c ({activation}, σ_b² = {sb2})", tapegrad::plots::tick_label(k))))
 }
 
 fn report(a: ReportArgs) -> CliResult {
@@ -263,8 +319,9 @@ fn report(a: ReportArgs) -> CliResult {
         }
     }
     let value = a.value.clone().unwrap_or_else(|| match sweep.kind {
-        tapegrad::sweep::Kind::Signal => "c_last".into(),
-        tapegrad::sweep::Kind::Train => "test_accuracy".into(),
+        Kind::Signal => "c_last".into(),
+        Kind::Jacobian => "eig_mean".into(),
+        Kind::Train => "test_accuracy".into(),
     });
     let path = a.dir.join(RESULTS);
     let m = merge(&[&path]).map_err(|e| Failure::Usage(format!("reading {}: {e}", path.display())))?;
@@ -283,14 +340,42 @@ fn report(a: ReportArgs) -> CliResult {
         e.0 += v.as_f64().unwrap_or(f64::NAN);
         e.1 += 1;
     }
-    let grid: Vec<Vec<f64>> = (0..ys.len())
-        .map(|j| (0..xs.len()).map(|i| sums.get(&(i, j)).map_or(f64::NAN, |(s, n)| s / *n as f64)).collect())
+    let grid: Vec<f64> = (0..ys.len())
+        .flat_map(|j| (0..xs.len()).map(move |i| (i, j)))
+        .map(|ij| sums.get(&ij).map_or(f64::NAN, |(s, n)| s / *n as f64))
         .collect();
+    let (x_values, y_values) = (evenly_spaced(&sweep.axes[&x]), evenly_spaced(&sweep.axes[&y]));
+    let curve = match a.xi_curve {
+        None => None,
+        Some(k) => {
+            let (Some(v), "sw2") = (&x_values, x.as_str()) else {
+                return Err(Failure::Usage("--xi-curve needs the x axis `sw2`, as evenly spaced numbers".into()));
+            };
+            if y_values.is_none() {
+                return Err(Failure::Usage(format!(
+                    "--xi-curve needs a y axis of evenly spaced numbers; `{y}` is not"
+                )));
+            }
+            Some(xi_curve(&sweep, k, (v[0], v[v.len() - 1]))?)
+        }
+    };
     let svg = a.dir.join(format!("{}_{x}_{y}.svg", super::file_stem(&value)));
     let title = format!("{value}, mean over the other axes");
-    tapegrad::plots::category_heatmap(&svg, &title, (&x, &xs), (&y, &ys), &grid).map_err(figure_error(&a.dir))?;
+    let heatmap = Heatmap {
+        title: &title,
+        x: heatmap_axis(&x, &x_values, &xs),
+        y: heatmap_axis(&y, &y_values, &ys),
+        value_label: &value,
+        values: &grid,
+        scale: if a.log { Scale::Log } else { Scale::Linear },
+        line: curve.as_ref().map(|(points, label)| (label.as_str(), points.as_slice())),
+    };
+    tapegrad::plots::heatmap(&svg, &heatmap).map_err(figure_error(&a.dir))?;
     let mut r = page::start("Sweep", &format!("{} records of {} cells.", m.records.len(), sweep.cells.len()));
     r.heading("Sweep file").code(std::fs::read_to_string(a.dir.join(SWEEP)).unwrap_or_default());
+    if let Some((_, label)) = &curve {
+        r.paragraph(format!("The red line is {label}, from mean-field theory (as `tapegrad theory` computes it)."));
+    }
     let index = page::finish(&a.dir, r, &[vec![svg]])?;
     println!("heatmap of {value} over {x} × {y} written to {}", index.display());
     Ok(())

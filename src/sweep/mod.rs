@@ -2,7 +2,7 @@
 //! run in parallel, appended to a results file as they finish, resumable, and split into
 //! shards for many machines (a Slurm job array, for one).
 //!
-//! A sweep file names a `kind` (`signal` or `train`), `[fixed]` settings and `[axes]`,
+//! A sweep file names a `kind` (`signal`, `jacobian` or `train`), `[fixed]` settings and `[axes]`,
 //! each axis a list or a range `{ from, to, steps }`:
 //!
 //! ```
@@ -13,6 +13,7 @@
 //! assert!(Sweep::parse("kind = \"signal\"\n[axes]\nsw3 = [1]\n", "bad.toml").is_err());
 //! ```
 
+mod jacobian;
 mod signal;
 mod spec;
 mod store;
@@ -21,9 +22,10 @@ mod train;
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub use jacobian::{JacobianResult, jacobian};
 pub use signal::{SignalResult, signal};
 pub use spec::{Kind, MAX_CELLS, SweepError};
-pub use store::{Merge, Record, Results, merge, record_line};
+pub use store::{Merge, Record, Results, merge, record_line, run_into};
 pub use train::{TrainResult, train};
 
 /// One setting's value, typed by the kind's schema.
@@ -121,6 +123,7 @@ impl Cell {
     pub fn run(&self) -> serde_json::Value {
         match self.kind {
             Kind::Signal => signal(self).to_json(),
+            Kind::Jacobian => jacobian(self).to_json(),
             Kind::Train => train(self).to_json(),
         }
     }

@@ -21,6 +21,9 @@ pub const MAX_CELLS: usize = 1_000_000;
 pub enum Kind {
     /// A deep random network's forward signal: per-layer length `q` and correlation `c`.
     Signal,
+    /// A deep random network's input-output Jacobian: the mean and variance of the
+    /// eigenvalues of `JJᵀ`.
+    Jacobian,
     /// A training run: final cost, train/test accuracy, epochs to a target cost.
     Train,
 }
@@ -29,6 +32,7 @@ impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Kind::Signal => "signal",
+            Kind::Jacobian => "jacobian",
             Kind::Train => "train",
         })
     }
@@ -80,6 +84,12 @@ fn size(v: &Value) -> Result<(), String> {
 fn size_or_zero(v: &Value) -> Result<(), String> {
     matches!(v, Value::Int(0..=100_000)).then_some(()).ok_or("must be a whole number from 0 to 100000".into())
 }
+fn jacobian_width(v: &Value) -> Result<(), String> {
+    let max = super::jacobian::MAX_WIDTH;
+    matches!(v, Value::Int(w) if (1..=max).contains(w))
+        .then_some(())
+        .ok_or(format!("must be a whole number from 1 to {max} (the SVD takes width³ steps)"))
+}
 fn activation(v: &Value) -> Result<(), String> {
     let Value::Str(s) = v else { return Err("must be a string".into()) };
     s.parse::<Activation>().map(drop)
@@ -127,6 +137,13 @@ fn schema(kind: Kind) -> Vec<Setting> {
             setting("sw2", float(1.0), non_negative),
             setting("width", int(100), size),
         ],
+        Kind::Jacobian => vec![
+            setting("activation", s("tanh"), activation),
+            setting("depth", int(10), size),
+            setting("init", s("orthogonal"), init),
+            setting("seed", int(0), any),
+            setting("width", int(128), jacobian_width),
+        ],
         Kind::Train => vec![
             setting("activation", s("relu"), activation),
             setting("batch_size", int(0), size_or_zero),
@@ -141,7 +158,9 @@ fn schema(kind: Kind) -> Vec<Setting> {
             setting("optimizer", s("gd"), optimizer),
             setting("output_init", s("normal:1"), init),
             setting("samples", int(200), size),
+            setting("sb2", float(0.0), non_negative),
             setting("seed", int(0), any),
+            setting("sw2", float(0.0), non_negative),
             setting("target_cost", float(0.0), non_negative),
             setting("test_fraction", float(0.2), unit),
             setting("width", int(0), size_or_zero),
@@ -231,10 +250,13 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Sweep, SweepError> {
     let at = At { file, text };
     let kind = match raw.kind.get_ref().as_str() {
         "signal" => Kind::Signal,
+        "jacobian" => Kind::Jacobian,
         "train" => Kind::Train,
         other => {
             let line = at.line(raw.kind.span().start);
-            return Err(SweepError(format!("{file}:{line}: key `kind`: unknown kind `{other}`; valid: signal, train")));
+            return Err(SweepError(format!(
+                "{file}:{line}: key `kind`: unknown kind `{other}`; valid: signal, jacobian, train"
+            )));
         }
     };
     let schema = schema(kind);
@@ -279,22 +301,41 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Sweep, SweepError> {
         }
         cells.push(Cell::new(kind, settings));
     }
-    if kind == Kind::Train {
-        train_checks(&cells, &raw, &at)?;
+    match kind {
+        Kind::Train => train_checks(&cells, &raw, &at)?,
+        Kind::Jacobian => jacobian_checks(&cells, &raw, &at)?,
+        Kind::Signal => {}
     }
     Ok(Sweep { kind, axes, cells })
 }
 
+/// The key `name` as written in the file (fixed or axis), for an error's line.
+fn key_of(raw: &RawSweep, name: &str) -> Spanned<String> {
+    raw.fixed
+        .keys()
+        .chain(raw.axes.keys())
+        .find(|k| k.get_ref() == name)
+        .cloned()
+        .unwrap_or_else(|| Spanned::new(0..0, name.to_string()))
+}
+
+/// A Jacobian cell keeps every weight matrix: `depth × width²` at most
+/// [`crate::data::MAX_ELEMENTS`].
+fn jacobian_checks(cells: &[Cell], raw: &RawSweep, at: &At<'_>) -> Result<(), SweepError> {
+    let max = crate::data::MAX_ELEMENTS as u64;
+    for c in cells {
+        let (w, d) = (c.int("width"), c.int("depth"));
+        if d.saturating_mul(w).saturating_mul(w) > max {
+            let why = format!("depth {d} × width {w}² weights is more than {max}, the most a network may hold");
+            return Err(at.err(&key_of(raw, "depth"), why));
+        }
+    }
+    Ok(())
+}
+
 /// `width` and `depth` (a plain stack) go together, and exclude `layers`.
 fn train_checks(cells: &[Cell], raw: &RawSweep, at: &At<'_>) -> Result<(), SweepError> {
-    let key = |name: &str| {
-        raw.fixed
-            .keys()
-            .chain(raw.axes.keys())
-            .find(|k| k.get_ref() == name)
-            .cloned()
-            .unwrap_or_else(|| Spanned::new(0..0, name.to_string()))
-    };
+    let key = |name: &str| key_of(raw, name);
     for c in cells {
         let (w, d) = (c.int("width"), c.int("depth"));
         if (w == 0) != (d == 0) {
@@ -302,6 +343,13 @@ fn train_checks(cells: &[Cell], raw: &RawSweep, at: &At<'_>) -> Result<(), Sweep
         }
         if w > 0 && !c.str("layers").is_empty() {
             return Err(at.err(&key("layers"), "`layers` excludes `width` and `depth`"));
+        }
+        if (c.float("sw2") > 0.0 || c.float("sb2") > 0.0) && !c.str("layers").is_empty() {
+            return Err(at.err(&key("layers"), "`layers` excludes `sw2` and `sb2`"));
+        }
+        let init_given = raw.fixed.keys().chain(raw.axes.keys()).any(|k| k.get_ref() == "init");
+        if c.float("sw2") > 0.0 && init_given {
+            return Err(at.err(&key("sw2"), "`sw2` replaces `init`: give one of them"));
         }
     }
     Ok(())

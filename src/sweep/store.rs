@@ -10,6 +10,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::Instant;
+
+use rayon::prelude::*;
 
 use super::Cell;
 
@@ -92,6 +95,19 @@ impl Results {
         file.write_all(buf.as_bytes())?;
         file.flush()
     }
+}
+
+/// Runs `cells` on all cores (rayon's pool), appending each cell's record to `results`
+/// as soon as it finishes, and calling `done` after each: all that `tapegrad sweep run`
+/// adds to the runs themselves. Stops at the first record that cannot be written.
+pub fn run_into(cells: &[&Cell], results: &Results, done: impl Fn() + Sync) -> io::Result<()> {
+    cells.par_iter().try_for_each(|cell| {
+        let start = Instant::now();
+        let r = cell.run();
+        results.append(&record_line(cell, r, start.elapsed().as_secs_f64()))?;
+        done();
+        Ok(())
+    })
 }
 
 /// Every record of several results files, by id.

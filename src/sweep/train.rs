@@ -1,7 +1,9 @@
 //! The `train` cell: a classifier trained on the moons or the digits, as `tapegrad
 //! train` would (standardised inputs, a seeded split, stratified for the digits), with
 //! the final cost and the train and test accuracy as results, and with a `target_cost`
-//! how many epochs the cost took to fall to it.
+//! how many epochs the cost took to fall to it. `sw2 > 0` draws the hidden
+//! weights `N(0, sw2 / fan_in)` instead of `init`, and `sb2` the hidden biases
+//! `N(0, sb2)`: the mean-field parameters, as `tapegrad depth --sw2 --sb2` takes them.
 
 use super::Cell;
 use crate::data::{Dataset, Noise, Standardizer, digits, make_moons};
@@ -82,13 +84,20 @@ pub fn train(cell: &Cell) -> TrainResult {
     let act: Activation = cell.str("activation").parse().expect("train cell: activation checked when parsed");
     let mut rng = seeded_rng(seed, streams::WEIGHTS);
     let mut model = Sequential::new(data.x.cols());
-    let init = parse_init("init");
+    let init = match cell.float("sw2") {
+        sw2 if sw2 > 0.0 => Init::VarianceScaling(sw2),
+        _ => parse_init("init"),
+    };
+    let bias = match cell.float("sb2") {
+        sb2 if sb2 > 0.0 => Init::Normal(sb2.sqrt()),
+        _ => Init::Zeros,
+    };
     let (width, depth) = (cell.int("width") as usize, cell.int("depth") as usize);
     if !cell.str("layers").is_empty() {
         model.push_spec(cell.str("layers"), &init, &mut rng).expect("train cell: layers checked when parsed");
     } else {
         let widths = if width > 0 { vec![width; depth] } else { parse_widths(cell.str("hidden")).unwrap_or_default() };
-        widths.iter().for_each(|&w| _ = model.dense(w, act, &init, &mut rng));
+        widths.iter().for_each(|&w| _ = model.dense_with_bias(w, act, &init, &bias, &mut rng));
     }
     let outputs = match task {
         crate::nn::Task::MultiClass { classes } => classes,
