@@ -113,6 +113,19 @@ impl MeanField {
         self.sw2 * self.single(q).dphi2
     }
 
+    /// `E[φ'(√q z)²]` and `E[φ'(√q z)⁴]`: the first two moments of the squared
+    /// derivative at length `q`, which set a Jacobian's spectrum
+    /// ([`crate::study::spectrum::predict`]).
+    pub fn derivative_moments(&self, q: f64) -> (f64, f64) {
+        if let Some(a) = leaky_slope(self.activation) {
+            // φ'² is 1 or a², each with probability ½ (identity: a = 1).
+            return ((1.0 + a * a) / 2.0, (1.0 + a.powi(4)) / 2.0);
+        }
+        let r = q.sqrt();
+        let d2 = |z: f64| smooth(self.activation, r * z).1.powi(2);
+        (self.gh.expect(d2), self.gh.expect(|z| d2(z).powi(2)))
+    }
+
     /// One layer: the next layer's length and correlation from this one's.
     pub fn step(&self, s: LayerState) -> LayerState {
         let q = self.length_map(s.q);
@@ -310,9 +323,8 @@ impl MeanField {
         // φ = 2α + β − φ(z), φ' = φ'(z) and φ'' = −φ''(z), so half the nodes suffice.
         let (alpha, beta, _) = logistic_form(self.activation);
         let (mut phi2, mut dphi2, mut phi_ddphi) = (0.0, 0.0, 0.0);
-        for i in n / 2..n {
-            let (f, d, dd) = smooth(self.activation, r * nodes[i]);
-            let w = weights[i];
+        for (i, (&z, &w)) in nodes.iter().zip(weights).enumerate().skip(n / 2) {
+            let (f, d, dd) = smooth(self.activation, r * z);
             if n - 1 - i == i {
                 phi2 += w * f * f;
                 dphi2 += w * d * d;
@@ -412,9 +424,9 @@ impl Pairs<'_> {
         vectorized(
             #[inline(always)]
             || {
-                for i in n / 2..n {
+                for (i, &z1) in nodes.iter().enumerate().skip(n / 2) {
                     // Σ w ρ and Σ w ρ² for ρ = 1/(1 + e^{κu}e^{κv}), so that φ(v) = α + βρ.
-                    let (s1, s2) = reciprocal_moments((kappa * r * c * nodes[i]).exp(), lo, hi, w, mid);
+                    let (s1, s2) = reciprocal_moments((kappa * r * c * z1).exp(), lo, hi, w, mid);
                     add(i, s1, s2);
                     if n - 1 - i != i {
                         add(n - 1 - i, total - s1, total - 2.0 * s1 + s2);
@@ -687,7 +699,10 @@ mod tests {
                     let pairs = f.pairs_at(q);
                     for c in [-1.0, -0.9, 0.0, 0.3, 0.9, 0.999, 1.0] {
                         let (fast, direct) = (pairs.eval(c), pairs.direct(c));
-                        assert!(close(fast.0, direct.0) && close(fast.1, direct.1), "{activation} n {n} q {q} c {c}: {fast:?} vs {direct:?}");
+                        assert!(
+                            close(fast.0, direct.0) && close(fast.1, direct.1),
+                            "{activation} n {n} q {q} c {c}: {fast:?} vs {direct:?}"
+                        );
                     }
                     let r = q.sqrt();
                     let s = f.single(q);
