@@ -8,7 +8,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tapegrad::nn::Activation;
 use tapegrad::study::quadrature::MAX_NODES;
-use tapegrad::study::theory::{DEFAULT_NODES, MeanField, phase_grid};
+use tapegrad::study::theory::{DEFAULT_NODES, MeanField, critical_line, phase_grid};
 
 fn theory(c: &mut Criterion) {
     let critical = MeanField::with_nodes(Activation::Tanh, 1.0, 0.05, MAX_NODES);
@@ -27,8 +27,7 @@ fn theory(c: &mut Criterion) {
     group.bench_function("grid + critical line", |b| {
         b.iter(|| {
             let grid = phase_grid(black_box(&base), &sw2s, &sb2s);
-            let line: Vec<Option<f64>> = sb2s.iter().map(|&sb2| base.at(1.0, sb2).critical_sw2()).collect();
-            (grid, line)
+            (grid, critical_line(&base, &sb2s))
         })
     });
     group.finish();

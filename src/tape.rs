@@ -509,7 +509,7 @@ impl<'t> Var<'t> {
     /// of the result is the gradient of `Σ seed_s ⊙ self` with respect to `input`,
     /// flattened. One reverse walk carries all the seeds, over the nodes that depend on
     /// `input` only; with the identity as `seeds` it gives the Jacobian.
-    pub(crate) fn vjp_many(self, input: Var<'t>, seeds: &Tensor) -> Tensor {
+    pub(crate) fn vjp_many(self, input: Var<'t>, seeds: Tensor) -> Tensor {
         let inner = self.tape.inner.borrow();
         let nodes = &inner.nodes[..inner.len];
         let (root, from) = (self.index as usize, input.index as usize);
@@ -523,10 +523,14 @@ impl<'t> Var<'t> {
             reach[i] = node.op.passes_gradient() && node.parents().iter().any(|&p| reach[p as usize]);
         }
         let mut grads: Vec<Option<Tensor>> = vec![None; root + 1];
-        grads[root] = Some(seeds.clone());
+        grads[root] = Some(seeds);
         let saved_of =
             |i: usize| inner.saved[..inner.saved_len].iter().find(|&&(j, _)| j as usize == i).map(|(_, t)| t);
         let mut scratch = [Tensor::default(), Tensor::default()];
+        // A node's gradient block is no longer needed once its rule has run: its buffer
+        // becomes a parent's, so a chain of layers reuses a few blocks (m rows each)
+        // instead of allocating and zeroing a fresh one per node.
+        let mut spare: Vec<Tensor> = Vec::new();
         for i in (from + 1..=root).rev() {
             let Some(g) = grads[i].take() else { continue };
             let node = &nodes[i];
@@ -539,10 +543,19 @@ impl<'t> Var<'t> {
                 }
                 let (dst, acc) = match &mut grads[p] {
                     Some(dst) => (dst, Accumulate::Add),
-                    slot => (slot.insert(Tensor::zeros(m, nodes[p].value.len())), Accumulate::First),
+                    slot => {
+                        let mut dst = spare.pop().unwrap_or_default();
+                        dst.reshape_for_write(m, nodes[p].value.len());
+                        // As in `backward`: a rule that reads a first buffer fails in debug.
+                        if cfg!(debug_assertions) {
+                            dst.data_mut().fill(f64::NAN);
+                        }
+                        (slot.insert(dst), Accumulate::First)
+                    }
                 };
                 node.op.backward_many(k, &inputs, &node.value, saved, &g, dst, acc, &mut scratch);
             }
+            spare.push(g);
         }
         grads[from].take().unwrap_or_else(|| Tensor::zeros(m, nodes[from].value.len()))
     }

@@ -42,15 +42,19 @@ fn a_linear_orthogonal_network_has_every_singular_value_one() {
 }
 
 #[test]
-fn tanh_has_no_closed_form_prediction_and_the_table_says_so() {
+fn tanh_gets_a_prediction_and_a_constant_init_says_it_has_none() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().display().to_string();
     let args = ["jacobian", "--activation", "tanh", "--init", "xavier", "--layers", "3", "--width", "8"];
     let v = json_of(&args, &out);
-    assert!(v["predicted_eig_var"].is_null());
+    let (mean, var) = (v["predicted_eig_mean"].as_f64().unwrap(), v["predicted_eig_var"].as_f64().unwrap());
+    // Below 1 (each layer's σ_w² E[φ'²] is), and the variance at least the weights' L m₁².
+    assert!(mean > 0.1 && mean < 1.0 && var > 3.0 * mean * mean, "{mean} {var}");
+    let args = ["jacobian", "--activation", "tanh", "--init", "constant:0.1", "--layers", "3", "--width", "8"];
+    assert!(json_of(&args, &out)["predicted_eig_var"].is_null());
     let text = tapegrad(&[&args[..], &["--out", &out]].concat());
     assert!(text.status.success());
-    assert!(String::from_utf8_lossy(&text.stdout).contains("none for this activation"));
+    assert!(String::from_utf8_lossy(&text.stdout).contains("none for this initializer"));
 }
 
 #[test]

@@ -115,7 +115,7 @@ fn table(runs: &[Spectrum], predicted: Option<Prediction>) -> (Vec<String>, Vec<
     rows.push(match predicted {
         Some(p) => vec!["predicted".into(), sci(p.eig_mean), sci(p.eig_var), String::new(), String::new()],
         None => {
-            vec!["predicted".into(), "none for this activation".into(), String::new(), String::new(), String::new()]
+            vec!["predicted".into(), "none for this initializer".into(), String::new(), String::new(), String::new()]
         }
     });
     (header, rows)

@@ -9,7 +9,7 @@ use clap::Args;
 use serde_json::json;
 use tapegrad::nn::Activation;
 use tapegrad::plots::{self, Axis, Heatmap, Scale};
-use tapegrad::study::theory::{DEFAULT_NODES, MeanField, phase_grid};
+use tapegrad::study::theory::{DEFAULT_NODES, MeanField, critical_line, phase_grid};
 
 use super::theory::parse_nodes;
 use super::{CliResult, Failure, MAX_RUNS, check_size, figure_error, page, parse_activation, writable_dir};
@@ -82,7 +82,7 @@ pub(crate) fn run(a: PhaseArgs) -> CliResult {
     let base = MeanField::with_nodes(a.activation, sw2s[0], sb2s[0], a.nodes);
     let start = Instant::now();
     let grid = phase_grid(&base, sw2s, sb2s);
-    let critical: Vec<Option<f64>> = sb2s.iter().map(|&sb2| base.at(1.0, sb2).critical_sw2()).collect();
+    let critical = critical_line(&base, sb2s);
     let seconds = start.elapsed().as_secs_f64();
     let xi: Vec<f64> = grid.iter().map(|p| p.xi_c).collect();
 

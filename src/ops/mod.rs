@@ -240,7 +240,8 @@ impl Op {
     /// into the op for seed `s` (flattened row-major), and row `s` of `dst` receives the
     /// gradient flowing to input `k` for it. A product's left operand takes all the seeds
     /// in one matrix product (the rows of a seed's gradient stacked under the rows of the
-    /// next); every other op applies its rule seed by seed through `scratch`.
+    /// next), an elementwise op applies its rule to each seed's rows in place, and every
+    /// other op applies its rule seed by seed through `scratch`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn backward_many(
         self,
@@ -259,6 +260,13 @@ impl Op {
             let write = if acc == Accumulate::First { tensor::Write::Set } else { tensor::Write::Add };
             let out = dst.data_mut();
             return tensor::gemm_into(out, seeds * r, n, inner, g.data(), false, x[1].data(), true, write);
+        }
+        if let Op::Unary(u) = self {
+            // Elementwise: seed `s`'s rows are rule inputs as they stand, no copies.
+            for (g, d) in g.data().chunks_exact(y.len()).zip(dst.data_mut().chunks_exact_mut(y.len())) {
+                u.backward_slices(x[0].data(), y.data(), g, d, acc);
+            }
+            return;
         }
         let [gs, ds] = scratch;
         for s in 0..seeds {

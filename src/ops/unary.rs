@@ -146,12 +146,13 @@ impl Unary {
         if let (&[x], &[y], &[g], [dx]) = (x.data(), y.data(), g.data(), dx.data_mut()) {
             return self.run(Pass::ScalarBackward { x, y, g, dx, acc });
         }
-        self.backward_tensors(x, y, g, dx, acc);
+        self.backward_slices(x.data(), y.data(), g.data(), dx.data_mut(), acc);
     }
 
+    /// The backward rule on slices of equal length: a tensor's values, or one seed's
+    /// rows of a Jacobian's gradient block.
     #[inline(never)]
-    fn backward_tensors(self, x: &Tensor, y: &Tensor, g: &Tensor, dx: &mut Tensor, acc: Accumulate) {
-        let (x, y, g, dx) = (x.data(), y.data(), g.data(), dx.data_mut());
+    pub(crate) fn backward_slices(self, x: &[f64], y: &[f64], g: &[f64], dx: &mut [f64], acc: Accumulate) {
         vectorized(
             #[inline(always)]
             || {

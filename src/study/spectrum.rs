@@ -13,9 +13,10 @@
 //!   (and any i.i.d.) weights and `s₁ = 0` for orthogonal ones.
 //!
 //! For linear networks `μ₁ = μ₂ = 1`; for ReLU `φ'² ∈ {0, 1}` with probability ½ each at
-//! any input scale, so `μ₁ = μ₂ = ½`. Both are exact at every layer, and those are the
-//! predictions given here; tanh and sigmoid need the fixed point `q*` of the length map
-//! and get none.
+//! any input scale, so `μ₁ = μ₂ = ½`. For tanh and sigmoid `μ_k` depends on the
+//! pre-activations' length `q`, which the mean-field length map carries from layer to
+//! layer toward its fixed point `q*` ([`MeanField`]); [`predict`] takes each layer at its
+//! own `q_l`, which at `q*` is the papers' formula (mean `χ_1^L`).
 //!
 //! ```
 //! use tapegrad::init::Init;
@@ -30,6 +31,7 @@ use nalgebra::DMatrix;
 
 use crate::init::{Init, seeded_rng, streams};
 use crate::nn::{Activation, Sequential};
+use crate::study::theory::MeanField;
 use crate::tensor::Tensor;
 
 /// The shape of the random network.
@@ -59,9 +61,9 @@ pub struct Spectrum {
 /// The free-probability prediction of the eigenvalues of `JJᵀ`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Prediction {
-    /// `m₁ = (σ_w² μ₁)^L`.
+    /// `m₁ = Π_l σ_w² μ₁(q_l)` (`(σ_w² μ₁)^L` where `μ₁` is the same at every layer).
     pub eig_mean: f64,
-    /// `m₁² · L · (μ₂/μ₁² − 1 − s₁)`.
+    /// `m₁² Σ_l (μ₂(q_l)/μ₁(q_l)² − 1 − s₁)` (`m₁² · L · (μ₂/μ₁² − 1 − s₁)`).
     pub eig_var: f64,
 }
 
@@ -121,24 +123,27 @@ pub fn weight_scale(init: Init, width: usize) -> Option<(f64, bool)> {
     Some((sw2, false))
 }
 
-/// The prediction for `init` and `config`, where the papers' moments are exact (linear
-/// and ReLU networks); `None` otherwise.
+/// The prediction for `init` and `config`; `None` for initializers that are not random.
+///
+/// Free multiplicative convolution multiplies the S-transforms of `JJᵀ`'s factors, so
+/// the means multiply and the normalized variances `m₂/m₁² − 1` add, layer by layer:
+/// `m₁ = Π_l σ_w² μ₁(q_l)` and `(m₂ − m₁²)/m₁² = Σ_l (μ₂(q_l)/μ₁(q_l)² − 1 − s₁)`, where
+/// `q_l` is layer `l`'s pre-activation length from the mean-field length map
+/// ([`MeanField`], biases 0) started from the standard-normal input (`q_1 = σ_w²`). At
+/// the fixed point `q*` every layer is alike and this is the papers' `χ_1^L` and
+/// `m₁² L (μ₂/μ₁² − 1 − s₁)`; for linear and ReLU networks `μ_k` does not depend on `q`.
 pub fn predict(init: Init, config: &SpectrumConfig) -> Option<Prediction> {
     let (sw2, orthogonal) = weight_scale(init, config.width)?;
-    let (mu1, mu2) = match config.activation {
-        Activation::Identity => (1.0, 1.0),
-        Activation::Relu => (0.5, 0.5),
-        Activation::LeakyRelu(a) => {
-            let a2 = a * a;
-            ((1.0 + a2) / 2.0, (1.0 + a2 * a2) / 2.0)
-        }
-        Activation::Tanh | Activation::Sigmoid => return None,
-    };
     let s1 = if orthogonal { 0.0 } else { -1.0 };
-    let layers = config.layers as f64;
-    let eig_mean = (sw2 * mu1).powf(layers);
-    let eig_var = eig_mean * eig_mean * layers * (mu2 / (mu1 * mu1) - 1.0 - s1);
-    Some(Prediction { eig_mean, eig_var })
+    let field = MeanField::new(config.activation, sw2, 0.0);
+    let (mut q, mut eig_mean, mut spread) = (sw2, 1.0, 0.0);
+    for _ in 0..config.layers {
+        let (mu1, mu2) = field.derivative_moments(q);
+        eig_mean *= sw2 * mu1;
+        spread += mu2 / (mu1 * mu1) - 1.0 - s1;
+        q = field.length_map(q);
+    }
+    Some(Prediction { eig_mean, eig_var: eig_mean * eig_mean * spread })
 }
 
 #[cfg(test)]
@@ -213,13 +218,50 @@ mod tests {
         }
     }
 
+    /// tanh, whose `μ_k` move with each layer's length: the prediction against the mean
+    /// over seeds, with the linear test's tolerance scaled to the spectrum's size — 4
+    /// standard errors plus `L/N · m₁` on the mean and `L(L+1)/N · m₁²` on the variance
+    /// (the finite-width bias). At σ_w² = 1 the length decays toward `q* = 0`, where the
+    /// fixed-point formula `χ_1^L = 1` would be far outside that tolerance; at σ_w² = 2
+    /// it settles at `q* > 0` in the chaotic phase.
+    #[test]
+    fn tanh_spectra_follow_the_layerwise_prediction() {
+        let (layers, width, seeds) = (6usize, 128usize, 16u64);
+        let config = SpectrumConfig { layers, width, activation: Activation::Tanh };
+        let (l, n) = (layers as f64, width as f64);
+        for init in
+            [Init::XavierNormal, Init::Orthogonal(1.0), Init::VarianceScaling(2.0), Init::Orthogonal(2f64.sqrt())]
+        {
+            let runs: Vec<Spectrum> = (0..seeds).map(|s| spectrum(init, &config, s)).collect();
+            let stat = |f: fn(&Spectrum) -> f64| {
+                let xs: Vec<f64> = runs.iter().map(f).collect();
+                let m = xs.iter().sum::<f64>() / xs.len() as f64;
+                let sd = (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt();
+                (m, sd / (seeds as f64).sqrt())
+            };
+            let p = predict(init, &config).unwrap();
+            let (mean, se) = stat(|s| s.eig_mean);
+            let tolerance = 4.0 * se + l / n * p.eig_mean;
+            assert!(
+                (mean - p.eig_mean).abs() < tolerance,
+                "{init:?}: eig_mean {mean} ± {se}, predicted {}",
+                p.eig_mean
+            );
+            if init == Init::XavierNormal {
+                assert!(1.0 - p.eig_mean > 10.0 * tolerance, "the fixed point alone would predict 1: {p:?}");
+            }
+            let (var, se) = stat(|s| s.eig_var);
+            let tolerance = 4.0 * se + l * (l + 1.0) / n * p.eig_mean * p.eig_mean;
+            assert!((var - p.eig_var).abs() < tolerance, "{init:?}: eig_var {var} ± {se}, predicted {}", p.eig_var);
+        }
+    }
+
     #[test]
     fn relu_predictions() {
         let config = SpectrumConfig { layers: 10, width: 100, activation: Activation::Relu };
         assert_eq!(predict(Init::HeNormal, &config), Some(Prediction { eig_mean: 1.0, eig_var: 20.0 }));
         let ortho = predict(Init::Orthogonal(2f64.sqrt()), &config).unwrap();
         assert!((ortho.eig_mean - 1.0).abs() < 1e-12 && (ortho.eig_var - 10.0).abs() < 1e-9);
-        assert_eq!(predict(Init::HeNormal, &SpectrumConfig { activation: Activation::Tanh, ..config }), None);
         assert_eq!(predict(Init::Zeros, &config), None);
     }
 }
