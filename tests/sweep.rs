@@ -345,12 +345,13 @@ fn merged_jacobian_shards_equal_a_single_run() {
     assert_eq!(single.len(), 16);
     assert_eq!(records(Path::new(&merged)), single);
     assert_eq!(lines(Path::new(&merged)), lines(&dir.path().join("single/results.jsonl")));
-    // Predictions exist for ReLU, not for tanh; every measured mean is positive and finite.
+    // Every cell (random weights; ReLU exactly, tanh through its mean-field lengths) has
+    // a prediction; every measured and predicted mean is positive and finite.
     for r in &single {
-        let relu = r["settings"]["activation"] == "relu";
-        assert_eq!(r["results"].get("predicted_eig_mean").is_some(), relu, "{r}");
-        let mean = r["results"]["eig_mean"].as_f64().unwrap();
-        assert!(mean.is_finite() && mean > 0.0, "{r}");
+        for key in ["eig_mean", "predicted_eig_mean"] {
+            let mean = r["results"][key].as_f64().unwrap_or(f64::NAN);
+            assert!(mean.is_finite() && mean > 0.0, "{key}: {r}");
+        }
     }
     let page = ok(&["sweep", "report", &d(dir.path(), "merged"), "--x", "depth", "--y", "init", "--log"], None);
     assert!(page.contains("eig_mean over depth × init"), "{page}");
