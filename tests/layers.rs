@@ -11,9 +11,11 @@ use std::cell::RefCell;
 use tapegrad::gradcheck::gradcheck;
 use tapegrad::init::SeededRng;
 use tapegrad::io;
-use tapegrad::nn::Forward;
 use tapegrad::prelude::*;
 use tapegrad::train::TrainError;
+
+mod common;
+use common::ScaledGelu;
 
 fn batch(rows: usize, cols: usize, seed: u64) -> Tensor {
     Tensor::randn(rows, cols, &mut seeded_rng(seed, 9))
@@ -103,25 +105,6 @@ fn dropout_is_seeded_inverted_and_off_in_evaluation() {
     let dropped = a.data().iter().filter(|&&v| v == 0.0).count();
     // 200 draws at p = 0.25: 50 ± 6 expected; 25..75 is over four standard deviations.
     assert!((25..75).contains(&dropped), "{dropped} of 200 dropped");
-}
-
-/// GELU written from ops (the tanh approximation), as a layer of one's own with a
-/// learnable scale.
-#[derive(Clone, Debug)]
-struct ScaledGelu {
-    scale: usize,
-}
-
-impl Module for ScaledGelu {
-    fn forward<'t>(&self, x: Var<'t>, f: &mut Forward<'t, '_>) -> Var<'t> {
-        let c = (2.0 / std::f64::consts::PI).sqrt();
-        let gelu = 0.5 * x * (1.0 + (c * (x + 0.044715 * x.powf(3.0))).tanh());
-        gelu * f.params[self.scale]
-    }
-
-    fn clone_box(&self) -> Box<dyn Module> {
-        Box::new(self.clone())
-    }
 }
 
 fn moons_model(rng: &mut SeededRng) -> Sequential {

@@ -16,22 +16,8 @@ use tapegrad::study::grads::pass;
 use tapegrad::study::lsuv::{TOLERANCE, lsuv};
 use tapegrad::study::trace;
 
-/// GELU written from ops (the tanh approximation) times a learnable scale per feature.
-#[derive(Clone, Debug)]
-struct ScaledGelu {
-    scale: usize,
-}
-
-impl Module for ScaledGelu {
-    fn forward<'t>(&self, x: Var<'t>, f: &mut Forward<'t, '_>) -> Var<'t> {
-        let c = (2.0 / std::f64::consts::PI).sqrt();
-        0.5 * x * (1.0 + (c * (x + 0.044715 * x.powf(3.0))).tanh()) * f.params[self.scale]
-    }
-
-    fn clone_box(&self) -> Box<dyn Module> {
-        Box::new(self.clone())
-    }
-}
+mod common;
+use common::ScaledGelu;
 
 const NAMES: [&str; 8] =
     ["dense0", "module1", "batchnorm2", "residual3.dense0", "residual3.dense1", "residual3", "dropout4", "dense5"];

@@ -1,8 +1,9 @@
-//! What several test files share: the fixed test values and the gradient check that
-//! names the case it failed on. Each test file that needs them says `mod common;`.
+//! What several test files share: the fixed test values, the gradient check that names
+//! the case it failed on, and a layer of one's own. Each test file that needs them says `mod common;`.
 #![allow(dead_code)] // each test file uses its own part
 
 use tapegrad::gradcheck::gradcheck;
+use tapegrad::nn::Forward;
 use tapegrad::prelude::*;
 
 /// A `rows x cols` tensor of fixed, unequal values in about (-2, 2), none within 0.1
@@ -26,5 +27,25 @@ pub fn positive(rows: usize, cols: usize, seed: u64) -> Tensor {
 pub fn check(what: &str, inputs: &[Tensor], f: impl for<'t> Fn(&[Var<'t>]) -> Var<'t>) {
     if let Err(e) = gradcheck(inputs, f) {
         panic!("{what}: {e}");
+    }
+}
+
+/// GELU written from ops (the tanh approximation) times a learnable scale per feature
+/// (the parameter at store position `scale`): a layer of one's own.
+#[derive(Clone, Debug)]
+pub struct ScaledGelu {
+    /// The store position of the scale, shape (1, features).
+    pub scale: usize,
+}
+
+impl Module for ScaledGelu {
+    fn forward<'t>(&self, x: Var<'t>, f: &mut Forward<'t, '_>) -> Var<'t> {
+        let c = (2.0 / std::f64::consts::PI).sqrt();
+        let gelu = 0.5 * x * (1.0 + (c * (x + 0.044715 * x.powf(3.0))).tanh());
+        gelu * f.params[self.scale]
+    }
+
+    fn clone_box(&self) -> Box<dyn Module> {
+        Box::new(self.clone())
     }
 }
