@@ -51,6 +51,8 @@ pub mod streams {
     pub const SPLIT: u64 = 3;
     /// The dropout masks drawn while [`crate::train::fit`] trains.
     pub const DROPOUT: u64 = 4;
+    /// The depth sweep's batch for LSUV, apart from the batch it measures.
+    pub const LSUV: u64 = 5;
 }
 
 /// The shape of a parameter and the fans of the layer it belongs to.

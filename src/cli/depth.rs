@@ -12,13 +12,14 @@ use tapegrad::init::Init;
 use tapegrad::nn::Activation;
 use tapegrad::plots::{self, Scale, Series};
 use tapegrad::study::depth::{self, DepthConfig, DepthRun, TrainOutcome};
+use tapegrad::study::lsuv::{LsuvReport, WeightInit};
 use tapegrad::study::median;
 use tapegrad::train::FitOptions;
 
 use super::{
     CliResult, Failure, MAX_ELEMENTS, MAX_RUNS, check_size, figure_error, page, progress, sci, seed_range, writable_dir,
 };
-use super::{parse_activation, parse_count, parse_init, parse_non_negative, parse_positive};
+use super::{parse_activation, parse_count, parse_init, parse_non_negative, parse_positive, parse_weight_init};
 
 #[derive(Args)]
 pub(crate) struct DepthArgs {
@@ -31,9 +32,9 @@ pub(crate) struct DepthArgs {
     /// Activation of every layer: relu, tanh, leaky_relu[:A], sigmoid or identity.
     #[arg(long, default_value = "relu", value_parser = parse_activation)]
     activation: Activation,
-    /// Initializers to compare, as spec strings.
-    #[arg(long, value_delimiter = ',', default_value = "he,xavier_normal,normal:0.01,normal:1", value_parser = parse_init)]
-    init: Vec<Init>,
+    /// Initializers to compare, as spec strings, or `lsuv`, fitted on a second random batch (with `--train`, on the training inputs).
+    #[arg(long, value_delimiter = ',', default_value = "he,xavier_normal,normal:0.01,normal:1", value_parser = parse_weight_init)]
+    init: Vec<WeightInit>,
     /// Weights N(0, SW2/fan_in) instead of --init (the mean-field σ_w²; `variance_scaling:SW2`).
     #[arg(long, conflicts_with = "init", value_parser = parse_positive)]
     sw2: Option<f64>,
@@ -71,7 +72,7 @@ pub(crate) struct DepthArgs {
 
 pub(crate) fn run(mut a: DepthArgs) -> CliResult {
     if let Some(sw2) = a.sw2 {
-        a.init = vec![Init::VarianceScaling(sw2)];
+        a.init = vec![Init::VarianceScaling(sw2).into()];
     }
     if let Some(sb2) = a.sb2 {
         a.bias_init = if sb2 > 0.0 { Init::Normal(sb2.sqrt()) } else { Init::Zeros };
@@ -100,6 +101,9 @@ pub(crate) fn run(mut a: DepthArgs) -> CliResult {
         println!("{}", to_json(&a, &runs, trained.as_deref()));
     } else {
         print_summary(&a, &seeds, &rows);
+        for r in runs.iter().filter_map(|r| Some((r.seed, r.lsuv.as_ref()?))) {
+            println!("lsuv, seed {}, fitted on a second batch of {}: {}", r.0, a.batch, r.1.summary());
+        }
         if let Some(t) = &trained {
             print_training(&a, t);
         }
@@ -113,7 +117,7 @@ pub(crate) fn run(mut a: DepthArgs) -> CliResult {
 }
 
 fn train(a: &DepthArgs, config: &DepthConfig, seeds: &[u64], epochs: usize) -> Vec<TrainOutcome> {
-    let jobs: Vec<(Init, u64)> = a.init.iter().flat_map(|&i| seeds.iter().map(move |&s| (i, s))).collect();
+    let jobs: Vec<(WeightInit, u64)> = a.init.iter().flat_map(|&i| seeds.iter().map(move |&s| (i, s))).collect();
     let bar = progress::bar((jobs.len() * epochs) as u64, "training", a.json);
     let opts = FitOptions { detect_anomaly: a.detect_anomaly, ..FitOptions::epochs(epochs) };
     let outcomes =
@@ -129,7 +133,7 @@ fn checkpoints(layers: usize) -> Vec<usize> {
     at
 }
 
-fn runs_of(runs: &[DepthRun], init: Init) -> Vec<&DepthRun> {
+fn runs_of(runs: &[DepthRun], init: WeightInit) -> Vec<&DepthRun> {
     runs.iter().filter(|r| r.init == init).collect()
 }
 
@@ -250,6 +254,9 @@ fn print_training(a: &DepthArgs, outcomes: &[TrainOutcome]) {
     for r in training_rows(outcomes) {
         println!("{:<16} {:>5} {:>14} {:>11} {:>12} {:>11}  {}", r[0], r[1], r[2], r[3], r[4], r[5], r[6]);
     }
+    for t in outcomes.iter().filter_map(|t| Some((t.seed, t.lsuv.as_ref()?))) {
+        println!("lsuv, seed {}, fitted on the training inputs: {}", t.0, t.1.summary());
+    }
 }
 
 fn to_json(a: &DepthArgs, runs: &[DepthRun], trained: Option<&[TrainOutcome]>) -> Value {
@@ -269,7 +276,7 @@ fn to_json(a: &DepthArgs, runs: &[DepthRun], trained: Option<&[TrainOutcome]>) -
                 .collect();
             json!({
                 "init": r.init.to_string(), "seed": r.seed, "rms_ratio": r.rms_ratio(),
-                "grad_ratio": r.grad_ratio(), "layers": layers,
+                "grad_ratio": r.grad_ratio(), "layers": layers, "lsuv": r.lsuv.as_ref().map(LsuvReport::to_json),
             })
         })
         .collect();
@@ -280,6 +287,7 @@ fn to_json(a: &DepthArgs, runs: &[DepthRun], trained: Option<&[TrainOutcome]>) -
                     "init": t.init.to_string(), "seed": t.seed, "first_cost": t.first_cost,
                     "final_cost": t.final_cost, "train_accuracy": t.train_accuracy,
                     "test_accuracy": t.test_accuracy, "error": t.error.as_ref().map(|e| e.to_string()),
+                    "lsuv": t.lsuv.as_ref().map(LsuvReport::to_json),
                 })
             })
             .collect::<Vec<_>>()

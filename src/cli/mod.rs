@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tapegrad::init::Init;
 use tapegrad::nn::{Activation, BinaryLoss};
+use tapegrad::study::lsuv::WeightInit;
 
 #[derive(Parser)]
 #[command(name = "tapegrad", version, about = "Reverse-mode autodiff on a tape, and the initialization experiment")]
@@ -106,12 +107,14 @@ pub(crate) fn main() -> ExitCode {
 /// data, is refused with a message saying where it is accepted.
 pub(crate) fn parse_init(s: &str) -> Result<Init, String> {
     if s.trim().eq_ignore_ascii_case("lsuv") {
-        return Err("`lsuv` rescales layers on a batch of data, and only `train --init lsuv` has one \
-             (on depth's own random batch it would make every pre-activation variance 1 ± 0.1 by \
-             construction; see docs/study.md)"
-            .into());
+        return Err("`lsuv` rescales layers on a batch of data, which only `train` and `depth` have".into());
     }
     s.parse::<Init>().map_err(|e| e.to_string())
+}
+
+/// Parses an initializer spec or `lsuv`, for the commands that have a batch of data.
+pub(crate) fn parse_weight_init(s: &str) -> Result<WeightInit, String> {
+    s.parse::<WeightInit>().map_err(|e| e.to_string())
 }
 
 /// Parses an activation (`relu`, `leaky_relu:0.1`, ...).

@@ -15,10 +15,12 @@ use tapegrad::io::{self, SavedParams};
 use tapegrad::nn::{Activation, BinaryLoss, Dense, Layer, Sequential, Task, TaskKind};
 use tapegrad::optim::{Adam, GradientDescent, Momentum, Optimizer};
 use tapegrad::plots;
-use tapegrad::study::lsuv::{self, LsuvReport};
+use tapegrad::study::lsuv::{self, LsuvReport, WeightInit};
 use tapegrad::train::{Evaluation, FitOptions, evaluate, fit};
 
-use super::{CliResult, Failure, MAX_ELEMENTS, check_size, parse_activation, parse_count, parse_init};
+use super::{
+    CliResult, Failure, MAX_ELEMENTS, check_size, parse_activation, parse_count, parse_init, parse_weight_init,
+};
 use super::{figure_error, page, parse_non_negative, parse_positive, parse_unit, writable_dir};
 
 /// Metadata keys of a saved standardisation (JSON arrays of the column means and
@@ -72,8 +74,8 @@ pub(crate) struct TrainArgs {
     stratify: bool,
     /// Initializer of the hidden layers' weights, as a spec string; `lsuv` initializes
     /// them orthonormally, then rescales each layer on the training data.
-    #[arg(long, default_value = "he", value_parser = parse_hidden_init)]
-    init: HiddenInit,
+    #[arg(long, default_value = "he", value_parser = parse_weight_init)]
+    init: WeightInit,
     /// Initializer of the output layer's weights.
     #[arg(long, default_value = "normal:1", value_parser = parse_init)]
     output_init: Init,
@@ -152,39 +154,6 @@ struct Outcome {
     test_eval: Option<Evaluation>,
     train_seconds: f64,
     lsuv: Option<LsuvReport>,
-}
-
-/// The hidden layers' initializer: a spec, or LSUV from the training data.
-#[derive(Clone, Copy)]
-enum HiddenInit {
-    Spec(Init),
-    Lsuv,
-}
-
-impl HiddenInit {
-    /// The initializer the weights are drawn from (LSUV rescales them afterwards).
-    fn weights(self) -> Init {
-        match self {
-            HiddenInit::Spec(init) => init,
-            HiddenInit::Lsuv => Init::Orthogonal(1.0),
-        }
-    }
-}
-
-impl std::fmt::Display for HiddenInit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            HiddenInit::Spec(init) => init.fmt(f),
-            HiddenInit::Lsuv => f.write_str("lsuv"),
-        }
-    }
-}
-
-fn parse_hidden_init(s: &str) -> Result<HiddenInit, String> {
-    match s.trim().eq_ignore_ascii_case("lsuv") {
-        true => Ok(HiddenInit::Lsuv),
-        false => parse_init(s).map(HiddenInit::Spec),
-    }
 }
 
 fn parse_task(s: &str) -> Result<TaskKind, String> {
@@ -323,7 +292,7 @@ fn train(a: &TrainArgs, data: Dataset, loaded: Option<&SavedParams>) -> Result<O
     }
     // The hidden layers only: the output layer keeps --output-init.
     let lsuv = match (a.init, loaded) {
-        (HiddenInit::Lsuv, None) => Some(lsuv::lsuv(&mut model, &train_x).map_err(Failure::Usage)?),
+        (WeightInit::Lsuv, None) => Some(lsuv::lsuv(&mut model, &train_x).map_err(Failure::Usage)?),
         _ => None,
     };
     let outputs = match task {
@@ -582,10 +551,7 @@ fn to_json(a: &TrainArgs, o: &Outcome) -> serde_json::Value {
         "activation": a.activation.to_string(),
         "init": a.init.to_string(),
         "output_init": a.output_init.to_string(),
-        "lsuv": o.lsuv.as_ref().map(|r| r.layers.iter().map(|l| json!({
-            "weight": l.weight, "initial_variance": l.initial_variance, "variance": l.variance,
-            "iterations": l.iterations, "converged": l.converged,
-        })).collect::<Vec<_>>()),
+        "lsuv": o.lsuv.as_ref().map(LsuvReport::to_json),
         "optimizer": optimizer_name(a),
         "epochs": a.epochs,
         "lr": a.lr,

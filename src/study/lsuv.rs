@@ -24,6 +24,10 @@
 //! assert!(report.layers.iter().all(|l| l.converged && (l.variance - 1.0).abs() <= 0.1));
 //! ```
 
+use std::fmt;
+use std::str::FromStr;
+
+use crate::init::Init;
 use crate::nn::{Layer, Sequential};
 use crate::study::trace;
 use crate::tape::Tape;
@@ -56,6 +60,94 @@ pub struct LsuvLayer {
 pub struct LsuvReport {
     /// One entry per dense layer, in the order the model runs them.
     pub layers: Vec<LsuvLayer>,
+}
+
+impl LsuvReport {
+    /// Every layer as JSON: `weight`, `initial_variance`, `variance`, `iterations`,
+    /// `converged`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let layer = |l: &LsuvLayer| {
+            serde_json::json!({
+                "weight": l.weight, "initial_variance": l.initial_variance, "variance": l.variance,
+                "iterations": l.iterations, "converged": l.converged,
+            })
+        };
+        self.layers.iter().map(layer).collect()
+    }
+
+    /// One line: how many layers, their variances before, how many converged, and the
+    /// most rescalings a layer took.
+    pub fn summary(&self) -> String {
+        let before = self.layers.iter().map(|l| l.initial_variance);
+        let (lo, hi) = before.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let converged = self.layers.iter().filter(|l| l.converged).count();
+        let most = self.layers.iter().map(|l| l.iterations).max().unwrap_or(0);
+        format!(
+            "{} layers, variances {lo:.3e} to {hi:.3e} before; {converged} within {TOLERANCE} of 1 after at most {most} rescalings",
+            self.layers.len()
+        )
+    }
+}
+
+/// How a network's weights are initialized: drawn from an initializer, or by LSUV
+/// (orthonormal weights, then [`lsuv`] on a batch of data). As a spec string: `lsuv`, or
+/// any initializer spec (`he`, `normal:0.01`, ...).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum WeightInit {
+    /// Weights drawn from an initializer.
+    Spec(Init),
+    /// Orthonormal weights rescaled by [`lsuv`] on a batch of data.
+    Lsuv,
+}
+
+impl WeightInit {
+    /// The initializer the weights are drawn from (LSUV rescales them afterwards).
+    pub fn weights(self) -> Init {
+        match self {
+            WeightInit::Spec(init) => init,
+            WeightInit::Lsuv => Init::Orthogonal(1.0),
+        }
+    }
+
+    /// Runs [`lsuv`] on `model` with `batch` when this is [`WeightInit::Lsuv`].
+    pub fn apply(self, model: &mut Sequential, batch: &Tensor) -> Result<Option<LsuvReport>, String> {
+        match self {
+            WeightInit::Spec(_) => Ok(None),
+            WeightInit::Lsuv => lsuv(model, batch).map(Some),
+        }
+    }
+}
+
+impl From<Init> for WeightInit {
+    fn from(init: Init) -> WeightInit {
+        WeightInit::Spec(init)
+    }
+}
+
+impl PartialEq<Init> for WeightInit {
+    fn eq(&self, other: &Init) -> bool {
+        *self == WeightInit::Spec(*other)
+    }
+}
+
+impl fmt::Display for WeightInit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WeightInit::Spec(init) => init.fmt(f),
+            WeightInit::Lsuv => f.write_str("lsuv"),
+        }
+    }
+}
+
+impl FromStr for WeightInit {
+    type Err = <Init as FromStr>::Err;
+
+    fn from_str(s: &str) -> Result<WeightInit, Self::Err> {
+        match s.trim().eq_ignore_ascii_case("lsuv") {
+            true => Ok(WeightInit::Lsuv),
+            false => s.parse().map(WeightInit::Spec),
+        }
+    }
 }
 
 /// Rescales every dense weight of `model`, in the order the model runs them, so that
