@@ -14,7 +14,8 @@ use crate::tape::Var;
 use super::Activation;
 
 /// What a layer's forward pass sees besides its input: the parameters on the tape, the
-/// buffers (read, or updated while training) and, while training, a random generator.
+/// buffers (read, or updated while training unless frozen) and, while training, a random
+/// generator.
 pub struct Forward<'t, 'a> {
     /// The model's parameters on the tape, in store order.
     pub params: &'a ParamVars<'t>,
@@ -39,6 +40,13 @@ impl<'t, 'a> Forward<'t, 'a> {
         Forward { params, store: Store::Update(store), rng: Some(rng) }
     }
 
+    /// Training mode with the running statistics left alone: batch statistics are used
+    /// and update nothing, dropout draws its masks from `rng`. What the study tools
+    /// measure.
+    pub fn train_frozen(params: &'a ParamVars<'t>, store: &'a ParamStore, rng: &'a mut SeededRng) -> Forward<'t, 'a> {
+        Forward { params, store: Store::Read(store), rng: Some(rng) }
+    }
+
     /// Whether the model is training.
     pub fn training(&self) -> bool {
         self.rng.is_some()
@@ -52,7 +60,8 @@ impl<'t, 'a> Forward<'t, 'a> {
         }
     }
 
-    /// The buffer at position `index`, to update: `None` in evaluation mode.
+    /// The buffer at position `index`, to update: `None` in evaluation mode and in
+    /// [`Forward::train_frozen`].
     pub fn buffer_mut(&mut self, index: usize) -> Option<&mut crate::Tensor> {
         match &mut self.store {
             Store::Read(_) => None,
@@ -296,10 +305,11 @@ impl Norm {
         let (n, m) = (x.shape().0 as f64, self.momentum);
         let unbiased = if n > 1.0 { n / (n - 1.0) } else { 1.0 };
         for (index, stat, scale) in [(rm, mean, 1.0), (rv, var, unbiased)] {
-            stat.with_value(|v| {
-                let running = f.buffer_mut(index).expect("training mode updates the buffers");
-                running.data_mut().iter_mut().zip(v.data()).for_each(|(r, &v)| *r = (1.0 - m) * *r + m * scale * v);
-            });
+            if let Some(running) = f.buffer_mut(index) {
+                stat.with_value(|v| {
+                    running.data_mut().iter_mut().zip(v.data()).for_each(|(r, &v)| *r = (1.0 - m) * *r + m * scale * v);
+                });
+            }
         }
         self.normalize(x, mean, var, f)
     }

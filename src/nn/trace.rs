@@ -56,7 +56,7 @@ pub struct Trace<'t, 'm> {
 
 impl Sequential {
     /// Runs the model on `x` in the mode of `f` ([`Forward::eval`], or [`Forward::train`]
-    /// on a copy of the store to leave the running statistics alone) and keeps every
+    /// or [`Forward::train_frozen`] to leave the running statistics alone) and keeps every
     /// layer's output: the layers of a residual block, then the block, whose output is
     /// taken after the add. The output is the one [`Sequential::forward_with`] or
     /// [`Sequential::forward_train`] gives, made by the same ops.

@@ -40,17 +40,16 @@ use crate::tape::Tape;
 use crate::tensor::Tensor;
 
 /// Runs `model` on `x` as training runs it, with its parameters put on `tape` as leaves
-/// (then `x`, as a constant), and keeps every layer's output: batch norms use the batch's statistics (updating a copy
-/// of the store, so the model's running statistics stay as they are) and dropout draws
+/// (then `x`, as a constant), and keeps every layer's output: batch norms use the batch's statistics
+/// ([`Forward::train_frozen`]: the model's running statistics stay as they are) and dropout draws
 /// its masks from `seeded_rng(0, streams::DROPOUT)`, the generator of [`crate::train::fit`]
 /// with the default shuffle seed. For a model of dense layers, activations and layer
 /// norms, training and evaluation are the same ops.
 pub fn trace<'t, 'm>(model: &'m Sequential, tape: &'t Tape, x: &Tensor) -> (ParamVars<'t>, Trace<'t, 'm>) {
     let params = model.params.leaves(tape);
     let x = tape.constant_from(x);
-    let mut store = model.params.clone();
     let mut rng = seeded_rng(0, streams::DROPOUT);
-    let trace = model.forward_trace(x, &mut Forward::train(&params, &mut store, &mut rng));
+    let trace = model.forward_trace(x, &mut Forward::train_frozen(&params, &model.params, &mut rng));
     (params, trace)
 }
 
