@@ -12,7 +12,8 @@ use crate::tensor::Tensor;
 ///
 /// `f` is recorded once at `x`; then one reverse walk carries the seeds of every output
 /// element together (as JAX's `jacrev` does), so each matrix product on the way back
-/// is one product with many rows instead of one matrix-vector product per output.
+/// is one product with many rows instead of one matrix-vector product per output. The
+/// seeds are split into one band per core, each walked on its own.
 /// The tape is kept for the thread's next call, so the memory of the last recording of
 /// `f` stays held until then.
 ///

@@ -9,6 +9,7 @@ use std::cell::{Cell, RefCell};
 use std::mem;
 use std::ops::Deref;
 
+use rayon::prelude::*;
 use smallvec::SmallVec;
 
 use crate::ops::{Accumulate, Op};
@@ -514,18 +515,64 @@ impl<'t> Var<'t> {
         let nodes = &inner.nodes[..inner.len];
         let (root, from) = (self.index as usize, input.index as usize);
         assert!(from <= root, "jacobian: the input was recorded after the output");
-        let m = seeds.rows();
-        // Which nodes the input reaches, walking forward.
-        let mut reach = vec![false; root + 1];
-        reach[from] = true;
-        for i in from + 1..=root {
-            let node = &nodes[i];
-            reach[i] = node.op.passes_gradient() && node.parents().iter().any(|&p| reach[p as usize]);
+        let reach = reach(&nodes[..=root], from);
+        let walk = Walk { nodes, saved: &inner.saved[..inner.saved_len], reach: &reach, root, from };
+        // The seeds are independent rows: each core walks a band of them on its own, with
+        // no hand-off between ops (a product inside runs on its core alone).
+        let (m, cols) = (seeds.rows(), seeds.cols());
+        let bands = if rayon::current_thread_index().is_none() {
+            rayon::current_num_threads().min(m / MIN_BAND_SEEDS).max(1)
+        } else {
+            1
+        };
+        if bands == 1 {
+            return walk.run(seeds);
         }
+        let starts: Vec<usize> = (0..=bands).map(|b| b * m / bands).collect();
+        let parts: Vec<Tensor> = starts
+            .windows(2)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|r| walk.run(Tensor::from_vec(r[1] - r[0], cols, seeds.data()[r[0] * cols..r[1] * cols].to_vec())))
+            .collect();
+        let width = parts[0].cols();
+        Tensor::from_vec(m, width, parts.iter().flat_map(|p| p.data()).copied().collect())
+    }
+}
+
+/// Which of `nodes` pass gradients from node `from` (those before it do not), walking
+/// forward.
+fn reach(nodes: &[Node], from: usize) -> Vec<bool> {
+    let mut reach = vec![false; nodes.len()];
+    reach[from] = true;
+    for i in from + 1..nodes.len() {
+        let node = &nodes[i];
+        reach[i] = node.op.passes_gradient() && node.parents().iter().any(|&p| reach[p as usize]);
+    }
+    reach
+}
+
+/// Fewest seeds a core walks on its own in [`Var::vjp_many`].
+const MIN_BAND_SEEDS: usize = 32;
+
+/// One reverse walk of [`Var::vjp_many`] over the recorded nodes, shared by the cores.
+struct Walk<'a> {
+    nodes: &'a [Node],
+    saved: &'a [(u32, Tensor)],
+    /// Which nodes depend on the input.
+    reach: &'a [bool],
+    root: usize,
+    from: usize,
+}
+
+impl Walk<'_> {
+    /// The gradients with respect to the input, a row for each row of `seeds`.
+    fn run(&self, seeds: Tensor) -> Tensor {
+        let Walk { nodes, saved, reach, root, from } = *self;
+        let m = seeds.rows();
         let mut grads: Vec<Option<Tensor>> = vec![None; root + 1];
         grads[root] = Some(seeds);
-        let saved_of =
-            |i: usize| inner.saved[..inner.saved_len].iter().find(|&&(j, _)| j as usize == i).map(|(_, t)| t);
+        let saved_of = |i: usize| saved.iter().find(|&&(j, _)| j as usize == i).map(|(_, t)| t);
         let mut scratch = [Tensor::default(), Tensor::default()];
         // A node's gradient block is no longer needed once its rule has run: its buffer
         // becomes a parent's, so a chain of layers reuses a few blocks (m rows each)
