@@ -42,7 +42,7 @@ mod tape;
 mod tensor;
 pub mod train;
 
-pub use jacobian::jacobian;
+pub use jacobian::{Jacobian, jacobian};
 pub use ops::CustomOp;
 pub use tape::{Anomaly, Gradients, Tape, Var};
 pub use tensor::Tensor;

@@ -341,6 +341,12 @@ impl<'t> Var<'t> {
         self.tape
     }
 
+    /// The node at `index` of `tape`.
+    pub(crate) fn at(tape: &'t Tape, index: usize) -> Var<'t> {
+        assert!(index < tape.inner.borrow().len, "Var::at: node {index} is not on the tape");
+        Var { tape, index: index as u32 }
+    }
+
     /// Position of this node on its tape.
     pub fn index(self) -> usize {
         self.index as usize
@@ -505,6 +511,39 @@ impl<'t> Var<'t> {
 }
 
 impl<'t> Var<'t> {
+    /// Gives this node (a leaf) the value `x` and recomputes, in tape order, every node
+    /// that depends on it, as if the same ops had been recorded from `x`: the graph is
+    /// replayed, not recorded again, so constants are not copied and nothing allocates.
+    ///
+    /// # Panics
+    /// If the node is not a leaf, or `x` is not shaped like its value.
+    pub(crate) fn replay(self, x: &Tensor) {
+        let mut inner = self.tape.inner.borrow_mut();
+        let Inner { nodes, len, saved, saved_len, .. } = &mut *inner;
+        let (nodes, saved, from) = (&mut nodes[..*len], &mut saved[..*saved_len], self.index as usize);
+        let leaf = &mut nodes[from];
+        assert!(matches!(leaf.op, Op::Leaf), "replay: node {from} is not a leaf");
+        assert!(
+            leaf.value.shape() == x.shape(),
+            "replay: the input is {}x{}, the recorded one {}x{}",
+            x.rows(),
+            x.cols(),
+            leaf.value.rows(),
+            leaf.value.cols()
+        );
+        leaf.value.copy_from(x);
+        let reach = reach(nodes, from, false);
+        for i in (from + 1..nodes.len()).filter(|&i| reach[i]) {
+            let (done, rest) = nodes.split_at_mut(i);
+            let node = &mut rest[0];
+            let kept = match node.op.saves() {
+                true => saved.binary_search_by_key(&(i as u32), |&(j, _)| j).ok().map(|k| &mut saved[k].1),
+                false => None,
+            };
+            node.op.forward(&node.inputs(done), &mut node.value, kept);
+        }
+    }
+
     /// The vector-Jacobian products of `self` with respect to `input` for every row of
     /// `seeds` at once (each row a seed shaped like `self`, flattened row-major): row `s`
     /// of the result is the gradient of `Σ seed_s ⊙ self` with respect to `input`,
@@ -515,7 +554,7 @@ impl<'t> Var<'t> {
         let nodes = &inner.nodes[..inner.len];
         let (root, from) = (self.index as usize, input.index as usize);
         assert!(from <= root, "jacobian: the input was recorded after the output");
-        let reach = reach(&nodes[..=root], from);
+        let reach = reach(&nodes[..=root], from, true);
         let walk = Walk { nodes, saved: &inner.saved[..inner.saved_len], reach: &reach, root, from };
         // The seeds are independent rows: each core walks a band of them on its own, with
         // no hand-off between ops (a product inside runs on its core alone).
@@ -540,14 +579,14 @@ impl<'t> Var<'t> {
     }
 }
 
-/// Which of `nodes` pass gradients from node `from` (those before it do not), walking
-/// forward.
-fn reach(nodes: &[Node], from: usize) -> Vec<bool> {
+/// Which of `nodes` depend on node `from` (those before it do not), walking forward:
+/// through their values, or, with `gradient`, through ops that pass gradients.
+fn reach(nodes: &[Node], from: usize, gradient: bool) -> Vec<bool> {
     let mut reach = vec![false; nodes.len()];
     reach[from] = true;
     for i in from + 1..nodes.len() {
         let node = &nodes[i];
-        reach[i] = node.op.passes_gradient() && node.parents().iter().any(|&p| reach[p as usize]);
+        reach[i] = (!gradient || node.op.passes_gradient()) && node.parents().iter().any(|&p| reach[p as usize]);
     }
     reach
 }

@@ -1,13 +1,15 @@
 //! Proves the derivatives users ask for beyond `backward`: `backward_with(seed)` is the
 //! gradient of `Σ seed ⊙ y`; `tapegrad::jacobian` agrees with central finite differences
 //! and with one `backward_with` per output element, for a small tanh network applied to
-//! rows and for functions that mix rows; and a custom op (softplus, written as a user
+//! rows, for functions that mix rows and for one with enough outputs to be walked in
+//! bands of seeds; `Jacobian`, recorded at one input and replayed at another, gives the
+//! same values as `jacobian` there; and a custom op (softplus, written as a user
 //! would) passes gradcheck, is differentiated inside `jacobian`, and appears by its name
 //! in the graph export and in the anomaly report.
 
-use tapegrad::CustomOp;
 use tapegrad::gradcheck::gradcheck;
 use tapegrad::prelude::*;
+use tapegrad::{CustomOp, Jacobian};
 
 mod common;
 use common::sample;
@@ -96,6 +98,10 @@ fn agrees_three_ways(what: &str, f: impl for<'t> Fn(Var<'t>) -> Var<'t> + Copy, 
     assert_eq!(jac.shape(), (out, x.len()), "{what}: shape (outputs, inputs)");
     assert_close(&jac, &per_row_jacobian(f, x), 1e-13, &format!("{what} vs per-row backward_with"));
     assert_close(&jac, &numeric_jacobian(f, x), 1e-7, &format!("{what} vs finite differences"));
+    // Recorded at another input, then replayed at `x`: the same ops, the same values.
+    let recorded = Jacobian::new(f, &x.map(|v| 0.5 * v + 0.3));
+    assert_eq!(recorded.at(x), jac, "{what}: Jacobian::at after recording elsewhere");
+    assert_eq!(recorded.at(x), jac, "{what}: Jacobian::at a second time");
 }
 
 /// A 3 → 5 → 4 → 2 tanh network with fixed weights.
@@ -144,6 +150,40 @@ fn jacobian_of_functions_that_mix_rows() {
     );
     agrees_three_ways("log_softmax of a reshape", |x| x.reshape(3, 2).log_softmax(1) * x.sum(), &x);
     agrees_three_ways("max along rows, sliced", |x| (x.max_axis(0) * x.slice_rows(1..2)).sqrt_abs(), &x);
+}
+
+#[test]
+fn jacobian_with_many_outputs_walks_bands_of_seeds_alike() {
+    // 96 outputs: on a machine with several cores the seeds are split into bands, one a
+    // core, each walked through a product, an elementwise rule, a rule applied seed by
+    // seed (softmax) and a sum of two paths.
+    let w = sample(48, 96, 31).map(|v| v * 0.2);
+    fn f<'t>(w: &Tensor, x: Var<'t>) -> Var<'t> {
+        let h = x.matmul(x.tape().constant_from(w)).tanh();
+        h.softmax(1) + h * x.sum()
+    }
+    agrees_three_ways("a 48 → 96 layer", |x| f(&w, x), &sample(1, 48, 32));
+}
+
+#[test]
+fn a_recorded_jacobian_recomputes_what_blocks_gradients_too() {
+    // `detach` passes no gradient, but its value follows the input: x ⊙ detach(x) has
+    // the Jacobian diag(x) at the new input, not at the recorded one.
+    fn f(x: Var<'_>) -> Var<'_> {
+        x * x.detach() + x.sum()
+    }
+    let x = sample(1, 4, 33);
+    let recorded = Jacobian::new(f, &Tensor::full(1, 4, 7.0));
+    let jac = tapegrad::jacobian(f, &x);
+    assert_eq!(recorded.at(&x), jac);
+    assert_eq!(jac.get(2, 2), x.get(0, 2) + 1.0);
+}
+
+#[test]
+#[should_panic(expected = "replay: the input is 1x3, the recorded one 1x2")]
+fn a_recorded_jacobian_wants_inputs_shaped_like_the_first() {
+    let f = Jacobian::new(|v| v.tanh(), &Tensor::zeros(1, 2));
+    let _ = f.at(&Tensor::zeros(1, 3));
 }
 
 /// `sqrt(|x| + 1)`, smooth enough for finite differences.
