@@ -14,7 +14,7 @@ use crate::tensor::Tensor;
 /// `f` is recorded once at `x`; then one reverse walk carries the seeds of every output
 /// element together (as JAX's `jacrev` does), so each matrix product on the way back
 /// is one product with many rows instead of one matrix-vector product per output. The
-/// seeds are split into one band per core, each walked on its own.
+/// seeds are split into bands of at most 128, walked on all cores, each on its own.
 /// The tape is kept for the thread's next call, so the memory of the last recording of
 /// `f` stays held until then. To take the Jacobian of one `f` at many inputs, record it
 /// once with [`Jacobian`].

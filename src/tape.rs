@@ -556,14 +556,12 @@ impl<'t> Var<'t> {
         assert!(from <= root, "jacobian: the input was recorded after the output");
         let reach = reach(&nodes[..=root], from, true);
         let walk = Walk { nodes, saved: &inner.saved[..inner.saved_len], reach: &reach, root, from };
-        // The seeds are independent rows: each core walks a band of them on its own, with
-        // no hand-off between ops (a product inside runs on its core alone).
+        // The seeds are independent rows: the cores walk bands of them, each on its own,
+        // with no hand-off between ops (a product inside runs on its core alone). The
+        // bands are cut by the number of seeds, not of cores, so that each product's
+        // shape, and with it the kernel that computes it, is the same on any machine.
         let (m, cols) = (seeds.rows(), seeds.cols());
-        let bands = if rayon::current_thread_index().is_none() {
-            rayon::current_num_threads().min(m / MIN_BAND_SEEDS).max(1)
-        } else {
-            1
-        };
+        let bands = m.div_ceil(BAND_SEEDS).max(1);
         if bands == 1 {
             return walk.run(seeds);
         }
@@ -591,8 +589,9 @@ fn reach(nodes: &[Node], from: usize, gradient: bool) -> Vec<bool> {
     reach
 }
 
-/// Fewest seeds a core walks on its own in [`Var::vjp_many`].
-const MIN_BAND_SEEDS: usize = 32;
+/// Most seeds in one band of [`Var::vjp_many`]: 256 outputs make two bands, one for each
+/// of two cores.
+const BAND_SEEDS: usize = 128;
 
 /// One reverse walk of [`Var::vjp_many`] over the recorded nodes, shared by the cores.
 struct Walk<'a> {
