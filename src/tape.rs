@@ -536,10 +536,7 @@ impl<'t> Var<'t> {
         for i in (from + 1..nodes.len()).filter(|&i| reach[i]) {
             let (done, rest) = nodes.split_at_mut(i);
             let node = &mut rest[0];
-            let kept = match node.op.saves() {
-                true => saved.binary_search_by_key(&(i as u32), |&(j, _)| j).ok().map(|k| &mut saved[k].1),
-                false => None,
-            };
+            let kept = node.op.saves().then(|| saved_at(saved, i)).flatten().map(|k| &mut saved[k].1);
             node.op.forward(&node.inputs(done), &mut node.value, kept);
         }
     }
@@ -565,15 +562,15 @@ impl<'t> Var<'t> {
         if bands == 1 {
             return walk.run(seeds);
         }
-        let starts: Vec<usize> = (0..=bands).map(|b| b * m / bands).collect();
-        let parts: Vec<Tensor> = starts
-            .windows(2)
-            .collect::<Vec<_>>()
+        let parts: Vec<Tensor> = (0..bands)
             .into_par_iter()
-            .map(|r| walk.run(Tensor::from_vec(r[1] - r[0], cols, seeds.data()[r[0] * cols..r[1] * cols].to_vec())))
+            .map(|b| {
+                let rows = seeds.data()[b * m / bands * cols..(b + 1) * m / bands * cols].to_vec();
+                walk.run(Tensor::from_vec(rows.len() / cols, cols, rows))
+            })
             .collect();
         let width = parts[0].cols();
-        Tensor::from_vec(m, width, parts.iter().flat_map(|p| p.data()).copied().collect())
+        Tensor::from_vec(m, width, parts.into_iter().flat_map(Tensor::into_vec).collect())
     }
 }
 
@@ -587,6 +584,11 @@ fn reach(nodes: &[Node], from: usize, gradient: bool) -> Vec<bool> {
         reach[i] = (!gradient || node.op.passes_gradient()) && node.parents().iter().any(|&p| reach[p as usize]);
     }
     reach
+}
+
+/// Where in `saved` (kept in tape order) node `i`'s saved tensor is, if it saved one.
+fn saved_at(saved: &[(u32, Tensor)], i: usize) -> Option<usize> {
+    saved.binary_search_by_key(&(i as u32), |&(j, _)| j).ok()
 }
 
 /// Most seeds in one band of [`Var::vjp_many`]: 256 outputs make two bands, one for each
@@ -610,7 +612,6 @@ impl Walk<'_> {
         let m = seeds.rows();
         let mut grads: Vec<Option<Tensor>> = vec![None; root + 1];
         grads[root] = Some(seeds);
-        let saved_of = |i: usize| saved.iter().find(|&&(j, _)| j as usize == i).map(|(_, t)| t);
         let mut scratch = [Tensor::default(), Tensor::default()];
         // A node's gradient block is no longer needed once its rule has run: its buffer
         // becomes a parent's, so a chain of layers reuses a few blocks (m rows each)
@@ -620,7 +621,7 @@ impl Walk<'_> {
             let Some(g) = grads[i].take() else { continue };
             let node = &nodes[i];
             let inputs = node.inputs(nodes);
-            let saved = if node.op.saves() { saved_of(i) } else { None };
+            let kept = node.op.saves().then(|| saved_at(saved, i)).flatten().map(|k| &saved[k].1);
             for (k, &p) in node.parents().iter().enumerate() {
                 let p = p as usize;
                 if !reach[p] {
@@ -638,7 +639,7 @@ impl Walk<'_> {
                         (slot.insert(dst), Accumulate::First)
                     }
                 };
-                node.op.backward_many(k, &inputs, &node.value, saved, &g, dst, acc, &mut scratch);
+                node.op.backward_many(k, &inputs, &node.value, kept, &g, dst, acc, &mut scratch);
             }
             spare.push(g);
         }

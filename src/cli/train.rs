@@ -15,7 +15,7 @@ use tapegrad::io::{self, SavedParams};
 use tapegrad::nn::{Activation, BinaryLoss, Dense, Layer, Sequential, Task, TaskKind};
 use tapegrad::optim::{Adam, GradientDescent, Momentum, Optimizer};
 use tapegrad::plots;
-use tapegrad::study::lsuv::{self, LsuvReport, WeightInit};
+use tapegrad::study::lsuv::{LsuvReport, WeightInit};
 use tapegrad::train::{Evaluation, FitOptions, evaluate, fit};
 
 use super::{
@@ -291,9 +291,9 @@ fn train(a: &TrainArgs, data: Dataset, loaded: Option<&SavedParams>) -> Result<O
         None => a.hidden.iter().for_each(|&width| _ = model.dense(width, a.activation, &a.init.weights(), &mut rng)),
     }
     // The hidden layers only: the output layer keeps --output-init.
-    let lsuv = match (a.init, loaded) {
-        (WeightInit::Lsuv, None) => Some(lsuv::lsuv(&mut model, &train_x).map_err(Failure::Usage)?),
-        _ => None,
+    let lsuv = match loaded {
+        None => a.init.apply(&mut model, &train_x).map_err(Failure::Usage)?,
+        Some(_) => None,
     };
     let outputs = match task {
         Task::Binary(_) => 1,
